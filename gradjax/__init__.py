@@ -1,0 +1,32 @@
+"""gradjax: input-gradients of classifiers as scores of implicit class-conditional densities.
+
+The core API takes plain functions: ``logits_fn: (B, *event) -> (B, C)`` for gradients and
+``fn: (B, *event) -> (B,)`` for Hessian traces, with examples independent within a batch.
+"""
+
+from gradjax.gradients import (
+    logit_gradients,
+    logit_values_and_gradients,
+    loss_gradients,
+    select_logits,
+)
+from gradjax.trace import (
+    hessian_trace,
+    hutchinson_trace,
+    hutchinson_variance,
+    taylor_trace,
+    taylor_variance,
+)
+
+__all__ = [
+    "hessian_trace",
+    "hutchinson_trace",
+    "hutchinson_variance",
+    "logit_gradients",
+    "logit_values_and_gradients",
+    "loss_gradients",
+    "select_logits",
+    "taylor_trace",
+    "taylor_variance",
+]
+__version__ = "0.1.0"

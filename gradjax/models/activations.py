@@ -1,0 +1,40 @@
+"""Activations, picked by name. Softplus with β = 10 is the paper's default: it is close to ReLU
+but smooth, so input-Hessians (and the score-matching trace term) are not zero almost everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from gradjax.checks import check_choice
+
+
+def softplus_beta(x: jax.Array, beta: float = 10.0) -> jax.Array:
+    """``softplus(β·x) / β``: tends to ReLU as β → ∞; curvature ``β/4`` at 0."""
+    return jax.nn.softplus(beta * x) / beta
+
+
+ACTIVATIONS = ("softplus", "relu")
+
+
+def get_activation(name: str, beta: float = 10.0) -> Callable[[jax.Array], jax.Array]:
+    """Returns the activation ``name`` (``"softplus"`` uses ``beta``)."""
+    check_choice(name, "activation", ACTIVATIONS)
+    if name == "relu":
+        return jax.nn.relu
+    return lambda x: softplus_beta(x, beta)
+
+
+def group_count(channels: int, max_groups: int = 32) -> int:
+    """Groups for GroupNorm: the largest divisor of ``channels`` that is ``≤ max_groups`` and
+    leaves at least 4 channels a group (1 for fewer than 4 channels)."""
+    limit = max(1, min(max_groups, channels // 4))
+    return max(g for g in range(1, limit + 1) if channels % g == 0)
+
+
+def mean_pool_flatten(x: jax.Array) -> jax.Array:
+    """``(B, H, W, C) -> (B, C)`` global average pooling."""
+    return jnp.mean(x, axis=(1, 2))
