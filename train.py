@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", required=True)
     p.add_argument("--seed", type=int, default=r.seed)
     p.add_argument("--log-every", type=positive_int, default=r.log_every)
+    p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=r.keep_checkpoints,
+        help="epoch checkpoints to keep; 0 keeps all (for per-epoch evaluation)",
+    )
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -130,7 +136,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             args.warmup_epochs,
             args.grad_clip,
         ),
-        run=RunConfig(args.epochs, args.seed, args.log_every),
+        run=RunConfig(
+            args.epochs,
+            args.seed,
+            args.log_every,
+            keep_checkpoints=args.keep_checkpoints or None,
+        ),
     )
 
 

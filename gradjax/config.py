@@ -79,7 +79,7 @@ class RunConfig:
     seed: int = 0
     log_every: int = 50
     eval_batch_size: int = 500
-    keep_checkpoints: int = 3
+    keep_checkpoints: int | None = 3  # None: keep every epoch's checkpoint
 
 
 @dataclasses.dataclass(frozen=True)

@@ -188,8 +188,30 @@ def restore_params(workdir: str | Path, step: int | None = None):
         step = manager.latest_step() if step is None else step
         if step is None:
             raise FileNotFoundError(f"no checkpoint in {str(workdir / 'checkpoints')!r}.")
-        restored = manager.restore(step)
+        restored = manager.restore(step, args=ocp.args.StandardRestore())
     return config, restored["params"]
+
+
+def read_metrics(workdir: str | Path) -> list[dict]:
+    """The records of a run's ``metrics.jsonl`` (empty if none yet)."""
+    path = Path(workdir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def is_finished(workdir: str | Path) -> bool:
+    """Whether ``workdir`` holds a run whose final epoch was checkpointed."""
+    workdir = Path(workdir)
+    if not (workdir / "config.json").exists():
+        return False
+    config = TrainConfig.from_json(workdir / "config.json")
+    with checkpoint_manager(workdir, config.run.keep_checkpoints) as manager:
+        latest = manager.latest_step()
+    return latest is not None and any(
+        r["kind"] == "epoch" and r["epoch"] == config.run.epochs and r["step"] == latest
+        for r in read_metrics(workdir)
+    )
 
 
 def _truncate_jsonl(path: Path, last_step: int) -> None:
@@ -332,9 +354,11 @@ __all__ = [
     "data_mesh",
     "evaluate",
     "fit",
+    "is_finished",
     "make_eval_step",
     "make_optimizer",
     "make_train_step",
+    "read_metrics",
     "restore_params",
     "shard_batch",
 ]

@@ -1,0 +1,109 @@
+"""Cost of one compiled train step per objective, relative to the baseline step.
+
+Same model and batch for all four objectives: small softplus ResNet (width 16), batch 128,
+32×32×3, CPU unless an accelerator is present. Each step is the full ``compile_train_step``
+update (loss, gradients in the parameters, SGD with momentum). Prints one JSON object per line:
+``{"objective", "diagnostics", "ms_per_step", "ratio_to_baseline", "images_per_second"}``.
+
+Targets (issue #3), with diagnostics off (an objective computes only the terms it uses):
+score-matching (taylor) ≤ 3.0× baseline, gradient-norm ≤ 2.1×, anti-score-matching ≤ 2.1×.
+With ``--diagnostics`` every objective also computes h and ‖∇x f_y‖² as metrics (what train.py
+does by default), and the ratio is against the baseline that computes them too.
+
+    python benchmarks/step_cost.py [--batch-size 128] [--repeats 10] [--model resnet-small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flax.training.train_state import TrainState  # noqa: E402
+from timing import interleaved_median_ms, print_record  # noqa: E402
+
+from gradjax.config import OBJECTIVES, ObjectiveConfig, OptimConfig  # noqa: E402
+from gradjax.models import make_model  # noqa: E402
+from gradjax.objectives import ESTIMATORS, make_objective  # noqa: E402
+from gradjax.training import (  # noqa: E402
+    compile_train_step,
+    data_mesh,
+    make_optimizer,
+    make_train_step,
+    shard_batch,
+)
+
+
+class _Stepper:
+    """Calls a compiled step on its own previous output state (the input is donated)."""
+
+    def __init__(self, step, state, batch):
+        self.step, self.state, self.batch = step, state, batch
+
+    def __call__(self):
+        self.state, metrics = self.step(self.state, self.batch)
+        return metrics
+
+
+def step_timings(model_name, width, batch_size, diagnostics, estimator, repeats):
+    """Median ms per compiled train step for each objective."""
+    model = make_model(model_name, 10, width=width)
+    key_x, key_init = jax.random.split(jax.random.key(0))
+    x = jax.random.uniform(key_x, (batch_size, 32, 32, 3))
+    y = jnp.arange(batch_size) % 10
+    params = model.init(key_init, x[:1])
+    mesh = data_mesh()
+    batch = shard_batch((x, y), mesh)
+    tx = make_optimizer(OptimConfig(), total_steps=1000, steps_in_epoch=100)
+    calls = {}
+    for name in OBJECTIVES:
+        config = ObjectiveConfig(name, estimator=estimator, diagnostics=diagnostics)
+        step = compile_train_step(make_train_step(make_objective(model.apply, config), 0), mesh)
+        # Each objective owns its state: the compiled step donates (deletes) its input state.
+        own_params = jax.tree.map(jnp.copy, params)
+        calls[name] = (
+            _Stepper(
+                step, TrainState.create(apply_fn=model.apply, params=own_params, tx=tx), batch
+            ),
+            (),
+        )
+    return interleaved_median_ms(calls, repeats=repeats, block=3)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet-small")
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="taylor")
+    parser.add_argument(
+        "--diagnostics",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="every objective also computes h and the gradient norm as metrics",
+    )
+    args = parser.parse_args(argv)
+    print(
+        f"# jax {jax.__version__} on {jax.device_count()}x {jax.devices()[0].platform}",
+        file=sys.stderr,
+    )
+    times = step_timings(
+        args.model, args.width, args.batch_size, args.diagnostics, args.estimator, args.repeats
+    )
+    for name, ms in times.items():
+        print_record(
+            objective=name,
+            diagnostics=args.diagnostics,
+            ms_per_step=ms,
+            ratio_to_baseline=ms / times["baseline"],
+            images_per_second=1e3 * args.batch_size / ms,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Training: schedules, data-parallel equivalence, SIGKILL/resume equivalence, the NaN guard and
+train.py's command-line errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+import train
+from gradjax.config import (
+    DataConfig,
+    ModelConfig,
+    ObjectiveConfig,
+    OptimConfig,
+    RunConfig,
+    TrainConfig,
+)
+from gradjax.training import (
+    NonFiniteLossError,
+    fit,
+    is_finished,
+    make_optimizer,
+    read_metrics,
+    restore_params,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def learning_rates(optim, total_steps, steps_in_epoch):
+    """The learning rate applied at each step, read off SGD without momentum on a unit grad."""
+    tx = make_optimizer(optim, total_steps, steps_in_epoch)
+    params = np.zeros(1, np.float32)
+    state = tx.init(params)
+    rates = []
+    for _ in range(total_steps):
+        updates, state = tx.update(np.ones(1, np.float32), state, params)
+        rates.append(-float(updates[0]))
+    return np.array(rates)
+
+
+def test_schedules_follow_their_definitions():
+    base = OptimConfig(lr=0.1, momentum=0.0, weight_decay=0.0)
+    steps = np.arange(100)
+    cosine = learning_rates(base, 100, 10)
+    np.testing.assert_allclose(
+        cosine, 0.05 * (1 + np.cos(np.pi * steps / 100)), rtol=1e-5, atol=1e-8
+    )
+    step = learning_rates(OptimConfig(0.1, 0.0, False, 0.0, "step"), 100, 10)
+    np.testing.assert_allclose(step, 0.1 * np.select([steps < 50, steps < 75], [1, 0.1], 0.01))
+    warm = learning_rates(OptimConfig(0.1, 0.0, False, 0.0, "constant", 2.0), 100, 10)
+    np.testing.assert_allclose(warm[:20], 0.1 * steps[:20] / 20, atol=1e-7)
+    np.testing.assert_allclose(warm[20:], 0.1)
+
+
+def test_weight_decay_is_added_to_the_gradient():
+    tx = make_optimizer(OptimConfig(1.0, 0.0, False, 0.5, "constant"), 10, 5)
+    params = np.full(1, 2.0, np.float32)
+    updates, _ = tx.update(np.zeros(1, np.float32), tx.init(params), params)
+    np.testing.assert_allclose(updates, [-1.0])
+
+
+def small_config(epochs=2, **objective):
+    return TrainConfig(
+        data=DataConfig("digits", batch_size=64),
+        model=ModelConfig("mlp"),
+        objective=ObjectiveConfig(**{"name": "score-matching", **objective}),
+        optim=OptimConfig(lr=0.05),
+        run=RunConfig(epochs=epochs, log_every=1, keep_checkpoints=None),
+    )
+
+
+MULTI_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    from gradjax.config import ObjectiveConfig, OptimConfig
+    from gradjax.data import load_dataset, to_float
+    from gradjax.models import make_model
+    from gradjax.objectives import make_objective
+    from gradjax.training import (compile_train_step, data_mesh, make_optimizer,
+                                  make_train_step, shard_batch)
+    from flax.training.train_state import TrainState
+
+    assert jax.device_count() == 8, jax.devices()
+    data = load_dataset("digits")
+    x, y = to_float(data.train_images[:64]), data.train_labels[:64]
+    model = make_model("cnn", 10, width=8)
+    loss_fn = make_objective(model.apply, ObjectiveConfig("score-matching"))
+    finals = []
+    for devices in (jax.devices()[:1], jax.devices()):
+        mesh = data_mesh(devices)
+        params = model.init(jax.random.key(0), x[:1])
+        tx = make_optimizer(OptimConfig(lr=0.05), 100, 10)
+        state = TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+        step = compile_train_step(make_train_step(loss_fn, seed=0), mesh)
+        for i in range(5):
+            batch = (x[16 * (i % 4): 16 * (i % 4 + 1)], y[16 * (i % 4): 16 * (i % 4 + 1)])
+            state, _ = step(state, shard_batch(batch, mesh))
+        assert len(jax.tree.leaves(state.params)[0].sharding.device_set) == len(devices)
+        finals.append(jax.tree.map(np.asarray, state.params))
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(
+        jax.tree.leaves(finals[0]), jax.tree.leaves(model.init(jax.random.key(0), x[:1]))))
+    assert moved > 1e-3, moved
+    for a, b in zip(jax.tree.leaves(finals[0]), jax.tree.leaves(finals[1])):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    print("OK", moved)
+    """
+)
+
+
+def run_python(args, env_extra=None, **kwargs):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, **kwargs
+    )
+
+
+def test_eight_cpu_devices_give_the_single_device_parameters():
+    # Five score-matching steps (double backprop + Taylor noise), batch 16 split over 8 devices.
+    result = run_python(
+        ["-c", MULTI_DEVICE_SCRIPT],
+        {"XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "OK" in result.stdout
+
+
+def train_cli(workdir, *extra):
+    return [
+        "train.py",
+        "--objective=score-matching",
+        "--dataset=digits",
+        "--model=mlp",
+        "--epochs=2",
+        "--batch-size=64",
+        "--lr=0.05",
+        "--log-every=1",
+        "--no-progress",
+        f"--workdir={workdir}",
+        *extra,
+    ]
+
+
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
+    steps_per_epoch = 1437 // 64  # digits: 1,437 training images; partial batches dropped
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, *train_cli(killed)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Kill once a few steps of the second epoch are logged (after the first checkpoint).
+    deadline = time.monotonic() + 300
+    target = steps_per_epoch + 3
+    while time.monotonic() < deadline and process.poll() is None:
+        steps = [r["step"] for r in read_metrics(killed) if r["kind"] == "train"]
+        if steps and steps[-1] >= target:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, f"run ended before it could be killed: {process.stderr.read()}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    logged = [r["step"] for r in read_metrics(killed) if r["kind"] == "train"]
+    assert steps_per_epoch < logged[-1] < 2 * steps_per_epoch, logged[-1]
+    assert not is_finished(killed)
+
+    resumed = run_python(train_cli(killed, "--resume"), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    uninterrupted = run_python(train_cli(tmp_path / "straight"), timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+
+    assert is_finished(killed) and is_finished(tmp_path / "straight")
+    _, a = restore_params(killed)
+    _, b = restore_params(tmp_path / "straight")
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    # The metrics log has each step once, in order.
+    steps = [r["step"] for r in read_metrics(killed) if r["kind"] == "train"]
+    assert steps == list(range(1, 2 * steps_per_epoch + 1))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    fit(small_config(epochs=1), tmp_path, progress=False)
+    first = restore_params(tmp_path)[1]
+    exploding = small_config(epochs=2)
+    exploding = TrainConfig(
+        exploding.data,
+        exploding.model,
+        exploding.objective,
+        OptimConfig(lr=1e12),
+        exploding.run,
+    )
+    with pytest.raises(NonFiniteLossError, match=r"step \d+: .*not finite.*(mu|learning rate)"):
+        fit(exploding, tmp_path, resume=True, progress=False)
+    kept = restore_params(tmp_path)[1]
+    for u, v in zip(jax.tree.leaves(first), jax.tree.leaves(kept), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_existing_run_needs_resume(tmp_path):
+    fit(small_config(epochs=1, name="baseline"), tmp_path, progress=False)
+    assert is_finished(tmp_path)
+    records = [r for r in read_metrics(tmp_path) if r["kind"] == "epoch"]
+    assert len(records) == 1 and 0.0 <= records[0]["test_accuracy"] <= 1.0
+    assert json.loads((tmp_path / "config.json").read_text())["objective"]["name"] == "baseline"
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(small_config(epochs=1), tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--objective", "sm"], "invalid choice: 'sm'"),
+        (["--sigma", "-1"], "--sigma: must be > 0, got -1"),
+        (["--epochs", "0"], "--epochs: must be an integer >= 1"),
+        (["--dataset", "imagenet-xxl"], "--dataset: invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_a_message(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([*argv, "--workdir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_dir_is_reported_by_name(capsys, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    code = train.main(["--dataset", "folder", "--data-dir", str(missing), "--workdir", "w"])
+    assert code == 2
+    assert str(missing) in capsys.readouterr().err
