@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python benchmarks/estimators.py
+	$(BIN)/python -m gradjax.reproduce mnist5k --runs-dir runs/demo --out outputs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/estimators.py
+	$(BIN)/python benchmarks/step_cost.py
 
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/build_notebooks.py

@@ -1,0 +1,94 @@
+"""Matplotlib figures of the evaluation (Agg backend: files only, no display needed).
+
+Each function writes one PNG and returns its path. Images are ``(N, H, W, C)`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _show(ax, image: np.ndarray, cmap: str | None = None) -> None:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+        cmap = cmap or "gray"
+    ax.imshow(np.clip(image, 0, 1) if cmap != "magma" else image, cmap=cmap)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def line_plot(
+    path: Path,
+    x: np.ndarray,
+    curves: dict[str, dict[str, np.ndarray]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    xscale: str = "linear",
+) -> Path:
+    """One line per entry ``{"mean": (K,), optional "low"/"high": (K,) band}``."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    for name, curve in curves.items():
+        (line,) = ax.plot(x, curve["mean"], marker="o", markersize=3, label=name)
+        if "low" in curve:
+            ax.fill_between(x, curve["low"], curve["high"], color=line.get_color(), alpha=0.15)
+    ax.set_xscale(xscale)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def image_grid(path: Path, images: np.ndarray, columns: int, scale: int = 2) -> Path:
+    """Images tiled into one mosaic PNG (``columns`` per row, 1-pixel gaps, each pixel drawn
+    ``scale``×``scale``): pixel-exact and small on disk, unlike a matplotlib figure."""
+    images = np.clip(np.asarray(images, np.float32), 0, 1)
+    n, h, w, c = images.shape
+    rows = -(-n // columns)
+    mosaic = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1, c), np.float32)
+    for i, image in enumerate(images):
+        r, col = divmod(i, columns)
+        mosaic[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = image
+    mosaic = np.repeat(np.repeat(mosaic, scale, axis=0), scale, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(path, mosaic[..., 0] if c == 1 else mosaic, cmap="gray", vmin=0, vmax=1)
+    return path
+
+
+def maps_beside_images(
+    path: Path, images: np.ndarray, maps: dict[str, np.ndarray], title: str
+) -> Path:
+    """First row the images, then one row of ``(N, H, W)`` maps per entry of ``maps``."""
+    n = len(images)
+    fig, axes = plt.subplots(
+        1 + len(maps), n, figsize=(n * 1.0, (1 + len(maps)) * 1.05), squeeze=False
+    )
+    for ax, image in zip(axes[0], images, strict=True):
+        _show(ax, image)
+    axes[0, 0].set_ylabel("input", fontsize=7)
+    for row, (name, values) in zip(axes[1:], maps.items(), strict=True):
+        for ax, value in zip(row, values, strict=True):
+            _show(ax, value, cmap="magma")
+        row[0].set_ylabel(name, fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
+__all__ = ["image_grid", "line_plot", "maps_beside_images"]

@@ -1,0 +1,96 @@
+"""Logit-gradients can be changed at will without changing the classifier (Srinivas & Fleuret,
+2021, §3; thesis §5.7.2).
+
+(a) :func:`shift_logits`: adding any ``g(x)`` to all logits leaves softmax, loss and accuracy
+unchanged, and adds ``∇g`` to every logit-gradient.
+
+(b) :func:`fooling_objective`: fine-tune a trained model so that its normalised
+``|∇x f_y|`` matches an arbitrary mask ``m`` (a top-left square), ``CE + w·mean‖s − m‖²``.
+Logit-gradients follow the mask; loss-gradients, which are shift-invariant, follow it less; at a
+high softmax temperature ``T`` the loss-gradient ``∇x CE(f/T)`` is ``≈ (mean_i ∇f_i − ∇f_y)/T``
+and the shared shift cancels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from gradjax.gradients import LogitsFn, logit_values_and_gradients, loss_gradients
+
+
+def shift_logits(logits_fn: LogitsFn, g: Callable[[jax.Array], jax.Array]) -> LogitsFn:
+    """``x ↦ logits_fn(x) + g(x)[:, None]`` with ``g: (B, *event) -> (B,)``."""
+    return lambda x: logits_fn(x) + g(x)[:, None]
+
+
+def corner_mask(height: int, width: int, size: int = 15) -> jax.Array:
+    """``(H, W)`` float mask, ones on the top-left ``size × size`` square (scaled to the
+    image: 15 of 32 pixels on CIFAR, so ``round(15/32·H)`` on other sizes)."""
+    rows, cols = round(size / 32 * height), round(size / 32 * width)
+    return jnp.zeros((height, width)).at[:rows, :cols].set(1.0)
+
+
+def normalised_saliency(grads: jax.Array) -> jax.Array:
+    """``(B, H, W, C) -> (B, H, W)``: ``Σ_c |g|`` divided by its per-example maximum."""
+    a = jnp.sum(jnp.abs(grads), axis=-1)
+    return a / jnp.maximum(jnp.max(a, axis=(1, 2), keepdims=True), 1e-12)
+
+
+def energy_inside(grads: jax.Array, mask: jax.Array) -> jax.Array:
+    """Fraction of ``Σ g²`` that lies inside ``mask``, per example: ``(B, H, W, C) -> (B,)``."""
+    energy = jnp.sum(grads**2, axis=-1)
+    return jnp.sum(energy * mask, axis=(1, 2)) / jnp.maximum(jnp.sum(energy, axis=(1, 2)), 1e-30)
+
+
+def tempered_loss_gradients(
+    logits_fn: LogitsFn, x: jax.Array, y: jax.Array, temperature: float
+) -> jax.Array:
+    """``∇x CE(softmax(f(x)/T), y)``."""
+    return loss_gradients(lambda z: logits_fn(z) / temperature, x, y)
+
+
+def fooling_objective(apply_fn: Callable, mask: jax.Array, weight: float) -> Callable:
+    """``loss_fn(params, (x, y)) -> (loss, metrics)`` = ``CE + weight·mean_b mean_px (s − m)²``
+    with ``s`` the :func:`normalised_saliency` of the logit-gradients."""
+
+    def loss_fn(params, batch):
+        x, y = batch
+        logits, grads = logit_values_and_gradients(lambda z: apply_fn(params, z), x, y)
+        ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+        mismatch = jnp.mean((normalised_saliency(grads) - mask) ** 2)
+        return ce + weight * mismatch, {"ce": ce, "mask_mismatch": mismatch}
+
+    return loss_fn
+
+
+def fine_tune(loss_fn: Callable, params, batches, *, learning_rate: float = 1e-3):
+    """Adam on ``loss_fn`` over ``batches``; returns ``(params, [metrics per step])``."""
+    tx = optax.adam(learning_rate)
+
+    @jax.jit
+    def step(params, opt_state, batch):
+        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, metrics
+
+    opt_state = tx.init(params)
+    history = []
+    for batch in batches:
+        params, opt_state, metrics = step(params, opt_state, batch)
+        history.append({k: float(v) for k, v in metrics.items()})
+    return params, history
+
+
+__all__ = [
+    "corner_mask",
+    "energy_inside",
+    "fine_tune",
+    "fooling_objective",
+    "normalised_saliency",
+    "shift_logits",
+    "tempered_loss_gradients",
+]
