@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples-per-class", type=positive_int, default=s.samples_per_class)
     p.add_argument("--ascent-steps", type=positive_int, default=s.ascent_steps)
     p.add_argument("--fooling-steps", type=positive_int, default=s.fooling_steps)
+    p.add_argument(
+        "--no-dataset-figures",
+        action="store_true",
+        help="write no figure that shows dataset images (for data you may not redistribute)",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -88,6 +93,7 @@ def main(argv=None) -> int:
         samples_per_class=args.samples_per_class,
         ascent_steps=args.ascent_steps,
         fooling_steps=args.fooling_steps,
+        dataset_figures=not args.no_dataset_figures,
     )
     try:
         report = evaluate_runs(

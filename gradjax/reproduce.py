@@ -105,6 +105,7 @@ PRESETS = {
         diagnostics=False,
         classifier=ModelConfig("cnn"),
         needs_data_dir=True,
+        evaluation=EvalSettings(dataset_figures=False),
     ),
     # Accelerator: the paper's network and optimiser on CIFAR-10 (the paper used CIFAR-100).
     "cifar10-resnet18": Preset(
@@ -115,6 +116,7 @@ PRESETS = {
         diagnostics=False,
         classifier=ModelConfig("vgg11"),
         needs_data_dir=True,
+        evaluation=EvalSettings(dataset_figures=False),
     ),
 }
 

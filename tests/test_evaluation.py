@@ -246,6 +246,17 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     assert repeat["density"] == metrics["density"]
 
 
+def test_no_dataset_figures_keeps_only_figures_without_data_images(digits_runs, tmp_path):
+    runs, _ = digits_runs
+    settings = dataclasses.replace(SMALL, dataset_figures=False)
+    evaluate_runs(
+        runs, tmp_path, measurements=("samples", "saliency-maps"), settings=settings, progress=False
+    )
+    written = json.loads((tmp_path / "metrics.json").read_text())["figures"]
+    assert sorted(written) == sorted(f"samples_{run}.png" for run in runs)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(written)
+
+
 def test_mismatched_empty_or_unknown_inputs_fail_cleanly(digits_runs, tmp_path, capsys):
     runs, _ = digits_runs
     other = train_digits(tmp_path / "mnist", "baseline", "mlp", dataset="mnist5k")

@@ -12,7 +12,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 from build_notebooks import build  # noqa: E402
 
 
-@pytest.mark.parametrize("name", ["estimator_variance"])
+@pytest.mark.parametrize("name", ["estimator_variance", "reproduction"])
 def test_notebook_executes_and_matches_committed_cells(name, tmp_path):
     start = time.perf_counter()
     executed = nbformat.read(build(name, out_dir=tmp_path), as_version=4)

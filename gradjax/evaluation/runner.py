@@ -75,6 +75,9 @@ class EvalSettings:
     fooling_lr: float = 1e-3
     temperature: float = 1e3
     shown_examples: int = 8
+    # Figures that show dataset images (denoised samples, maps beside inputs). Off for data
+    # that must not be redistributed (CIFAR): the numbers are still measured.
+    dataset_figures: bool = True
 
 
 @dataclasses.dataclass
@@ -290,13 +293,14 @@ def measure_samples(runs, dataset, settings, out):
                 settings.samples_per_class,
             )
         )
-        written.append(
-            figures.image_grid(
-                out / f"denoised_{run.name}.png",
-                np.asarray(denoised[:: settings.samples_per_class]),
-                classes,
+        if settings.dataset_figures:
+            written.append(
+                figures.image_grid(
+                    out / f"denoised_{run.name}.png",
+                    np.asarray(denoised[:: settings.samples_per_class]),
+                    classes,
+                )
             )
-        )
     return results, samples, written
 
 
@@ -544,6 +548,8 @@ def measure_fooling(runs, dataset, settings, out, progress=True):
         "after": energies(fooled_fn),
         "final_mask_mismatch": history[-1]["mask_mismatch"],
     }
+    if not settings.dataset_figures:
+        return {"shift": shift, "fine_tune": fooling}, []
     shown_x, shown_y = x[: settings.shown_examples], y[: settings.shown_examples]
 
     def maps(grads):
@@ -663,7 +669,7 @@ def evaluate_runs(
                     runs, dataset, settings, out, progress
                 )
                 written += figs
-            elif name == "saliency-maps":
+            elif name == "saliency-maps" and settings.dataset_figures:
                 _, figs = measure_saliency_maps(runs, dataset, settings, out)
                 written += figs
             elif name == "fooling":
