@@ -14,6 +14,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from gradjax.argtypes import positive_int
 from gradjax.evaluation.runner import MEASUREMENTS, EvalSettings, evaluate_runs
 
 
@@ -33,13 +34,6 @@ def measurement_list(text: str) -> tuple[str, ...]:
             f"valid: {', '.join(MEASUREMENTS)}"
         )
     return names
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

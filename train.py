@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gradjax.argtypes import non_negative_float, positive_float, positive_int
 from gradjax.config import (
     OBJECTIVES,
     DataConfig,
@@ -27,27 +28,6 @@ from gradjax.data import DATASETS
 from gradjax.models import MODELS
 from gradjax.objectives import ESTIMATORS
 from gradjax.training import SCHEDULES, NonFiniteLossError, fit
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,9 +48,10 @@ def table(name, metrics):
             continue
         acc = 100 * metrics["accuracy"][objective]["accuracy"]
         gan = metrics.get("gan_test", {}).get(objective, {})
+        generated, denoised = (100 * gan.get(k, np.nan) for k in ("generated", "denoised"))
         rows.append(
             f"| {objective} | {PAPER['test accuracy'][i]} | {PAPER['GAN-test'][i]} | {acc:.2f} "
-            f"| {100 * gan.get('generated', np.nan):.2f} | {100 * gan.get('denoised', np.nan):.2f} |"
+            f"| {generated:.2f} | {denoised:.2f} |"
         )
     classifier = metrics.get("gan_test", {}).get("classifier_test_accuracy")
     note = (
@@ -72,7 +73,7 @@ for name, metrics in studies.items():
 
 # %%
 fig, axes = plt.subplots(1, len(studies), figsize=(5 * len(studies), 3.6), squeeze=False)
-for ax, (name, metrics) in zip(axes[0], studies.items()):
+for ax, (name, metrics) in zip(axes[0], studies.items(), strict=True):
     for run, curve in metrics["density"].items():
         sigmas = np.array(curve["sigmas"])
         keep = sigmas > 0
