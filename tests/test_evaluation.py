@@ -286,3 +286,18 @@ def test_mismatched_empty_or_unknown_inputs_fail_cleanly(digits_runs, tmp_path, 
     assert "fooing" in capsys.readouterr().err
     assert set(MEASUREMENTS) >= {"density", "perturbation", "fooling"}
     assert dataclasses.asdict(SMALL)["num_examples"] == 60
+
+
+def test_evaluation_images_are_drawn_across_a_class_sorted_test_split():
+    # Image folders list the test split class by class: the first N images are one class.
+    from gradjax.data import Dataset
+    from gradjax.evaluation.runner import _choose
+
+    labels = np.repeat(np.arange(10), 100).astype(np.int32)
+    images = np.zeros((1000, 2, 2, 1), np.uint8)
+    dataset = Dataset("sorted", images, labels, images, labels, tuple("0123456789"))
+    _, chosen = _choose(dataset, 100, seed=0)
+    counts = np.bincount(chosen, minlength=10)
+    # Hypergeometric draw of 100 from 10×100: each class 10 ± 3 (sd); all present.
+    assert counts.min() >= 1 and counts.max() <= 25, counts
+    np.testing.assert_array_equal(_choose(dataset, 100, seed=0)[1], chosen)

@@ -159,10 +159,12 @@ def _to_list(tree):
     return jax.tree.map(lambda a: np.asarray(a).tolist(), tree)
 
 
-def _choose(dataset: Dataset, count: int):
-    """The first ``count`` test images (the test split is already shuffled by its source)."""
+def _choose(dataset: Dataset, count: int, seed: int):
+    """``count`` test images drawn without replacement, fixed by ``seed``. Drawn, not the
+    first ones: image-folder and TFDS test splits can be ordered by class."""
     count = min(count, len(dataset.test_images))
-    return to_float(dataset.test_images[:count]), dataset.test_labels[:count].astype(np.int32)
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(dataset.test_images))[:count])
+    return to_float(dataset.test_images[chosen]), dataset.test_labels[chosen].astype(np.int32)
 
 
 def measure_accuracy(runs, dataset, settings):
@@ -177,7 +179,7 @@ def measure_accuracy(runs, dataset, settings):
 
 def measure_density(runs, dataset, settings, out):
     sigmas = check_sigmas(settings.sigmas)
-    x, y = _choose(dataset, settings.num_examples)
+    x, y = _choose(dataset, settings.num_examples, settings.seed)
     key = jax.random.key(settings.seed)
     results, curves = {}, {}
     for run in runs:
@@ -203,7 +205,7 @@ def measure_density(runs, dataset, settings, out):
 def measure_density_epochs(runs, dataset, settings, out, progress=True):
     """Mean density ratio at each σ for every epoch checkpoint of each run."""
     sigmas = check_sigmas(settings.sigmas)
-    x, y = _choose(dataset, settings.epoch_examples)
+    x, y = _choose(dataset, settings.epoch_examples, settings.seed)
     key = jax.random.key(settings.seed)
     results = {}
     for run in runs:
@@ -336,7 +338,7 @@ def measure_perturbation(runs, dataset, settings, out, progress=True):
     (baseline) model classifying images perturbed with each model's logit-gradients."""
     for method in settings.saliency_methods:
         check_choice(method, "saliency method", SALIENCY_METHODS)
-    x, y = _choose(dataset, settings.num_examples)
+    x, y = _choose(dataset, settings.num_examples, settings.seed)
     fractions = jnp.asarray(settings.fractions, jnp.float32)
     reference = _reference_run(runs)
     key = jax.random.key(settings.seed)
@@ -435,7 +437,7 @@ def measure_perturbation(runs, dataset, settings, out, progress=True):
 
 def measure_saliency_maps(runs, dataset, settings, out):
     """Logit- and loss-gradient maps of every model beside the same test images."""
-    x, y = _choose(dataset, settings.shown_examples)
+    x, y = _choose(dataset, settings.shown_examples, settings.seed)
     x, y = jnp.asarray(x), jnp.asarray(y)
     logit_maps, loss_maps = {}, {}
     for run in runs:
@@ -470,7 +472,7 @@ def measure_saliency_maps(runs, dataset, settings, out):
 def measure_fooling(runs, dataset, settings, out, progress=True):
     """(a) shift invariance on the reference model; (b) saliency-fooling fine-tune of it."""
     reference = _reference_run(runs)
-    x, y = _choose(dataset, settings.num_examples)
+    x, y = _choose(dataset, settings.num_examples, settings.seed)
     x, y = jnp.asarray(x), jnp.asarray(y)
     height, width, _ = dataset.image_shape
     mask = corner_mask(height, width)
