@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from gradjax.checks import check_choice
 from gradjax.config import TrainConfig
 from gradjax.data import Dataset, eval_batches, load_dataset, steps_per_epoch, train_batches
-from gradjax.models import make_model
+from gradjax.models import model_from_config
 from gradjax.objectives import make_objective
 
 SCHEDULES = ("cosine", "step", "constant")
@@ -148,14 +148,8 @@ def _subset(dataset: Dataset, size: int | None) -> tuple[np.ndarray, np.ndarray]
 
 
 def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps: int):
-    """Model, freshly initialised :class:`TrainState` and the model's ``apply_fn``."""
-    model = make_model(
-        config.model.name,
-        dataset.num_classes,
-        width=config.model.width,
-        activation=config.model.activation,
-        beta=config.model.beta,
-    )
+    """A freshly initialised :class:`TrainState` of the configured model and optimiser."""
+    model = model_from_config(config.model, dataset.num_classes)
     dummy = jnp.zeros((1, *dataset.image_shape), jnp.float32)
     params = model.init(jax.random.key(config.run.seed), dummy)
     tx = make_optimizer(config.optim, total_steps, steps)

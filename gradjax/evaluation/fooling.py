@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import optax
 
 from gradjax.gradients import LogitsFn, logit_values_and_gradients, loss_gradients
+from gradjax.saliency import pixel_relevance
 
 
 def shift_logits(logits_fn: LogitsFn, g: Callable[[jax.Array], jax.Array]) -> LogitsFn:
@@ -36,7 +37,7 @@ def corner_mask(height: int, width: int, size: int = 15) -> jax.Array:
 
 def normalised_saliency(grads: jax.Array) -> jax.Array:
     """``(B, H, W, C) -> (B, H, W)``: ``Σ_c |g|`` divided by its per-example maximum."""
-    a = jnp.sum(jnp.abs(grads), axis=-1)
+    a = pixel_relevance(grads)
     return a / jnp.maximum(jnp.max(a, axis=(1, 2), keepdims=True), 1e-12)
 
 

@@ -36,8 +36,8 @@ from gradjax.evaluation.perturbation import perturbation_correct
 from gradjax.evaluation.report import write_report
 from gradjax.evaluation.sampling import gradient_ascent, noisy_start
 from gradjax.gradients import logit_gradients, loss_gradients
-from gradjax.models import make_model
-from gradjax.saliency import SALIENCY_METHODS, compute_saliency
+from gradjax.models import model_from_config
+from gradjax.saliency import SALIENCY_METHODS, compute_saliency, pixel_relevance
 from gradjax.training import checkpoint_manager, make_eval_step, restore_params
 from gradjax.training import evaluate as evaluate_split
 
@@ -95,13 +95,6 @@ class Run:
         return functools.partial(self.apply_fn, params)
 
 
-@functools.cache
-def _model(name, num_classes, width, activation, beta):
-    """One module object per architecture: runs that share it share ``apply_fn``, and jitted
-    functions taking ``apply_fn`` as a static argument compile once for all of them."""
-    return make_model(name, num_classes, width=width, activation=activation, beta=beta)
-
-
 def load_run(name: str, directory: str | Path, dataset: Dataset) -> Run:
     """Restores the latest checkpoint of ``directory`` and checks it fits ``dataset``."""
     directory = Path(directory)
@@ -111,13 +104,7 @@ def load_run(name: str, directory: str | Path, dataset: Dataset) -> Run:
             "pass a --workdir written by train.py."
         )
     config, params = restore_params(directory)
-    model = _model(
-        config.model.name,
-        dataset.num_classes,
-        config.model.width,
-        config.model.activation,
-        config.model.beta,
-    )
+    model = model_from_config(config.model, dataset.num_classes)
     expected = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, *dataset.image_shape)))
     same = jax.tree.structure(expected) == jax.tree.structure(params) and all(
         a.shape == b.shape
@@ -441,12 +428,8 @@ def measure_saliency_maps(runs, dataset, settings, out):
     x, y = jnp.asarray(x), jnp.asarray(y)
     logit_maps, loss_maps = {}, {}
     for run in runs:
-        logit_maps[run.name] = np.asarray(
-            jnp.sum(jnp.abs(logit_gradients(run.logits_fn(), x, y)), -1)
-        )
-        loss_maps[run.name] = np.asarray(
-            jnp.sum(jnp.abs(loss_gradients(run.logits_fn(), x, y)), -1)
-        )
+        logit_maps[run.name] = np.asarray(pixel_relevance(logit_gradients(run.logits_fn(), x, y)))
+        loss_maps[run.name] = np.asarray(pixel_relevance(loss_gradients(run.logits_fn(), x, y)))
     written = [
         figures.maps_beside_images(
             out / "logit_gradients.png", np.asarray(x), logit_maps, "|∇x f_y| per model"
@@ -555,7 +538,7 @@ def measure_fooling(runs, dataset, settings, out, progress=True):
     shown_x, shown_y = x[: settings.shown_examples], y[: settings.shown_examples]
 
     def maps(grads):
-        return np.asarray(jnp.sum(jnp.abs(grads), -1))
+        return np.asarray(pixel_relevance(grads))
 
     written = [
         figures.maps_beside_images(
@@ -621,10 +604,8 @@ def evaluate_runs(
         check_choice(name, "measurement", MEASUREMENTS)
     if "gan-test" in measurements and gan_test_dir is None:
         raise ValueError("measurement 'gan-test' needs a GAN-test classifier (--gan-test-model).")
-    needs = {"gan-test": "samples"}
-    for name, dependency in needs.items():
-        if name in measurements and dependency not in measurements:
-            measurements = (*measurements, dependency)
+    if "gan-test" in measurements and "samples" not in measurements:
+        measurements = (*measurements, "samples")  # GAN-test classifies those samples
     all_dirs = dict(run_dirs)
     if gan_test_dir is not None and "gan-test" in measurements:
         all_dirs["GAN-test classifier"] = Path(gan_test_dir)

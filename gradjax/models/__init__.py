@@ -11,6 +11,7 @@ import functools
 import flax.linen as nn
 
 from gradjax.checks import check_choice
+from gradjax.config import ModelConfig
 from gradjax.models.activations import get_activation, softplus_beta
 from gradjax.models.resnet import ResNet
 from gradjax.models.small import MLP, SmallCNN
@@ -33,6 +34,20 @@ def make_model(name: str, num_classes: int, **overrides) -> nn.Module:
     return MODELS[name](num_classes=num_classes, **overrides)
 
 
+@functools.cache
+def model_from_config(config: ModelConfig, num_classes: int) -> nn.Module:
+    """The model a run's :class:`~gradjax.config.ModelConfig` describes. Cached: runs of one
+    architecture share one module object, hence one ``apply_fn``, so functions jitted with
+    ``apply_fn`` as a static argument compile once for all of them."""
+    return make_model(
+        config.name,
+        num_classes,
+        width=config.width,
+        activation=config.activation,
+        beta=config.beta,
+    )
+
+
 __all__ = [
     "MLP",
     "MODELS",
@@ -41,5 +56,6 @@ __all__ = [
     "VGG11",
     "get_activation",
     "make_model",
+    "model_from_config",
     "softplus_beta",
 ]
