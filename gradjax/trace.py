@@ -7,8 +7,9 @@ serves every example at once. A per-example function is lifted by the caller wit
 Nothing here is jit-decorated or knows about flax, optax or data: callers jit, and gradients
 with respect to parameters that ``fn`` closes over flow through every estimator.
 
-References: Hutchinson (1989); the Taylor trace estimator is Srinivas & Fleuret, ICLR 2021, §4.2
-(``h(x) = 2/σ² · E[f(x + v) − f(x)]``, ``v ~ N(0, σ²I)``).
+References: Hutchinson (1990), "A stochastic estimator of the trace of the influence matrix for
+Laplacian smoothing splines"; the Taylor trace estimator is Srinivas & Fleuret, ICLR 2021, §3.2
+eq. 3 and App. B eq. 8 (``h(x) = 2/σ² · E[f(x + v) − f(x)]``, ``v ~ N(0, σ²I)``).
 """
 
 from __future__ import annotations
@@ -141,14 +142,15 @@ def taylor_trace(
     fn: BatchedScalarFn,
     x: jax.Array,
     key: jax.Array,
-    sigma: float,
     /,
+    sigma: float,
     *,
     num_samples: int = 1,
     central: bool = False,
     fx: jax.Array | None = None,
 ) -> jax.Array:
-    """Taylor trace estimator from forward passes only (Srinivas & Fleuret, 2021, §4.2).
+    """Taylor trace estimator from forward passes only (Srinivas & Fleuret, 2021, §3.2 eq. 3, App. B
+    eq. 8).
 
     Forward difference: ``h = 2/σ² · mean_n [fn(x + v_n) − fn(x)]``; central difference:
     ``h = mean_n [fn(x + v_n) + fn(x − v_n) − 2 fn(x)] / σ²``, with ``v_n ~ N(0, σ²I)``.
@@ -158,7 +160,8 @@ def taylor_trace(
     precision to cancellation in ``fn(x + v) − fn(x)``.
 
     ``fn`` is applied to one perturbed batch of ``B`` examples at a time, so it may close over
-    per-example data such as labels of shape ``(B,)``.
+    per-example data such as labels of shape ``(B,)``. ``sigma`` may be passed by position or
+    keyword: ``taylor_trace(fn, x, key, 0.1)`` and ``taylor_trace(fn, x, key, sigma=0.1)``.
 
     Args:
       fn: ``(B, *event) -> (B,)``, examples independent.

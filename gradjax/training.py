@@ -1,12 +1,11 @@
-"""Training library: optimiser, compiled data-parallel train step, fit loop with checkpoints.
+"""The training loop: builds the model, optimiser and objective from a :class:`TrainConfig`
+(the one place besides the command lines that unpacks configs), and runs epochs with orbax
+checkpoints, a metrics log, exact mid-epoch resume, a non-finite-loss guard and a warning when
+the loss climbs far above where it started.
 
-``make_train_step(loss_fn, seed)`` wraps any objective ``(params, batch, key) -> (loss,
-metrics)`` into a pure step; :func:`compile_train_step` jits it over a ``("data",)`` mesh of all
-local devices (batch sharded, parameters replicated, state donated); :func:`fit` runs epochs with
-orbax checkpoints, a metrics JSONL, exact mid-epoch resume and a non-finite-loss guard.
-
-Per-step randomness is ``fold_in(key(seed), step)`` inside the step, so a resumed run draws the
-same noise as an uninterrupted one, and the noise does not depend on the number of devices.
+Checkpoints are written at every epoch end and, for long runs, after every
+``run.checkpoint_minutes`` of training; batches, augmentation and noise depend only on
+``(seed, step)``, so a run killed anywhere and resumed ends where an uninterrupted one does.
 """
 
 from __future__ import annotations
@@ -14,206 +13,113 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-import optax
 import orbax.checkpoint as ocp
 from flax.training.train_state import TrainState
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from gradjax.checks import check_choice
-from gradjax.config import TrainConfig
-from gradjax.data import Dataset, eval_batches, load_dataset, steps_per_epoch, train_batches
-from gradjax.models import model_from_config
+from gradjax.accuracy import make_eval_step, score_split
+from gradjax.augment import crop_flip
+from gradjax.config import DATASET_DEFAULTS, TrainConfig
+from gradjax.data import Dataset, load_dataset, steps_per_epoch, subset, train_batches
+from gradjax.estimators import make_trace_fn
+from gradjax.models import make_model
 from gradjax.objectives import make_objective
-
-SCHEDULES = ("cosine", "step", "constant")
+from gradjax.optim import make_optimizer
+from gradjax.rundir import RunDir
+from gradjax.steps import (
+    compile_train_step,
+    data_mesh,
+    make_train_step,
+    place_state,
+    shard_batch,
+)
 
 
 class NonFiniteLossError(RuntimeError):
     """Raised when a training step produces a NaN or infinite loss."""
 
 
-def make_optimizer(config, total_steps: int, steps_in_epoch: int) -> optax.GradientTransformation:
-    """SGD with momentum, L2 weight decay added to the gradient, a schedule, optional clipping.
-
-    Args:
-      config: an :class:`~gradjax.config.OptimConfig`.
-      total_steps: length of the run, for the schedule.
-      steps_in_epoch: steps per epoch, to convert ``warmup_epochs``.
-    """
-    check_choice(config.schedule, "schedule", SCHEDULES)
-    warmup = int(config.warmup_epochs * steps_in_epoch)
-    decay_steps = max(1, total_steps - warmup)
-    if config.schedule == "cosine":
-        main = optax.cosine_decay_schedule(config.lr, decay_steps)
-    elif config.schedule == "step":
-        # ×0.1 at 50% and 75% of training.
-        main = optax.piecewise_constant_schedule(
-            config.lr, {int(decay_steps * 0.5): 0.1, int(decay_steps * 0.75): 0.1}
-        )
-    else:
-        main = optax.constant_schedule(config.lr)
-    schedule = (
-        optax.join_schedules([optax.linear_schedule(0.0, config.lr, warmup), main], [warmup])
-        if warmup
-        else main
-    )
-    parts = [] if config.grad_clip is None else [optax.clip_by_global_norm(config.grad_clip)]
-    parts += [
-        optax.add_decayed_weights(config.weight_decay),
-        optax.sgd(schedule, momentum=config.momentum, nesterov=config.nesterov),
-    ]
-    return optax.chain(*parts)
-
-
-def make_train_step(loss_fn: Callable, seed: int) -> Callable:
-    """``train_step(state, batch) -> (state, metrics)``: one optimiser update, pure.
-
-    The step's key is ``fold_in(key(seed), state.step)``.
-    """
-
-    def train_step(state: TrainState, batch):
-        key = jax.random.fold_in(jax.random.key(seed), state.step)
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        (_, metrics), grads = grad_fn(state.params, batch, key)
-        return state.apply_gradients(grads=grads), metrics
-
-    return train_step
-
-
-def data_mesh(devices=None) -> Mesh:
-    """A one-axis ``("data",)`` mesh over ``devices`` (default: all local devices)."""
-    devices = jax.local_devices() if devices is None else devices
-    return Mesh(np.asarray(devices), ("data",))
-
-
-def compile_train_step(train_step: Callable, mesh: Mesh) -> Callable:
-    """Jits ``train_step`` data-parallel over ``mesh``: the batch is split along its first axis,
-    the state replicated (XLA inserts the gradient all-reduce), the input state donated."""
-    replicated = NamedSharding(mesh, P())
-    return jax.jit(
-        train_step,
-        in_shardings=(replicated, NamedSharding(mesh, P("data"))),
-        out_shardings=(replicated, replicated),
-        donate_argnums=(0,),
+def model_of(config: TrainConfig, num_classes: int):
+    """The flax module a run's config describes."""
+    m = config.model
+    return make_model(
+        m.name, num_classes, width=m.width, activation=m.activation, beta=m.beta, norm=m.norm
     )
 
 
-def shard_batch(batch, mesh: Mesh):
-    """Places a host batch on ``mesh``, split along the first axis."""
-    size = mesh.devices.size
-    if batch[0].shape[0] % size:
-        raise ValueError(
-            f"batch size {batch[0].shape[0]} is not divisible by the {size} devices of the mesh."
-        )
-    return jax.device_put(batch, NamedSharding(mesh, P("data")))
+def objective_of(config: TrainConfig, apply_fn, *, diagnostics: bool = False):
+    """``loss_fn(params, batch, key)`` of a run's objective section."""
+    o = config.objective
+    trace_fn = make_trace_fn(o.estimator, sigma=o.sigma, num_samples=o.num_samples)
+    return make_objective(
+        apply_fn, o.name, lam=o.lam, mu=o.mu, tau=o.tau, trace_fn=trace_fn, diagnostics=diagnostics
+    )
 
 
-def make_eval_step(apply_fn: Callable) -> Callable:
-    """Jitted ``(params, x, y, num_valid) -> (correct, summed CE)`` over the valid rows."""
-
-    @jax.jit
-    def eval_step(params, x, y, num_valid):
-        logits = apply_fn(params, x)
-        valid = jnp.arange(x.shape[0]) < num_valid
-        correct = jnp.sum((jnp.argmax(logits, -1) == y) & valid)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-        return correct, jnp.sum(jnp.where(valid, ce, 0.0))
-
-    return eval_step
-
-
-def evaluate(eval_step: Callable, params, images, labels, batch_size: int) -> dict[str, float]:
-    """Accuracy and mean cross-entropy over a whole split."""
-    correct, ce_sum = 0, 0.0
-    for x, y, valid in eval_batches(images, labels, batch_size):
-        c, ce = eval_step(params, x, y, valid)
-        correct += int(c)
-        ce_sum += float(ce)
-    return {"accuracy": correct / len(images), "ce": ce_sum / len(images)}
-
-
-def _subset(dataset: Dataset, size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    if size is None or size >= len(dataset.train_images):
-        return dataset.train_images, dataset.train_labels
-    chosen = np.random.default_rng(1234).permutation(len(dataset.train_images))[:size]
-    return dataset.train_images[chosen], dataset.train_labels[chosen]
-
-
-def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps: int):
+def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps_in_epoch: int):
     """A freshly initialised :class:`TrainState` of the configured model and optimiser."""
-    model = model_from_config(config.model, dataset.num_classes)
-    dummy = jnp.zeros((1, *dataset.image_shape), jnp.float32)
-    params = model.init(jax.random.key(config.run.seed), dummy)
-    tx = make_optimizer(config.optim, total_steps, steps)
+    model = model_of(config, dataset.num_classes)
+    params = model.init(jax.random.key(config.run.seed), jnp.zeros((1, *dataset.image_shape)))
+    o = config.optim
+    tx = make_optimizer(
+        lr=o.lr,
+        total_steps=total_steps,
+        schedule=o.schedule,
+        warmup_steps=int(o.warmup_epochs * steps_in_epoch),
+        momentum=o.momentum,
+        nesterov=o.nesterov,
+        weight_decay=o.weight_decay,
+        grad_clip=o.grad_clip,
+    )
     return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+
+
+def augments(config: TrainConfig) -> bool:
+    augment = config.data.augment
+    return DATASET_DEFAULTS[config.data.dataset].augment if augment is None else augment
 
 
 def _describe_nonfinite(step: int, metrics: dict[str, float], config: TrainConfig) -> str:
     bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
     values = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+    o = config.objective
     advice = (
-        f"The curvature terms h / h_sq exploded: increase mu (now {config.objective.mu}) "
-        f"or lower lam (now {config.objective.resolved_lam}) or the learning rate."
+        f"The curvature terms h / h_sq exploded: increase mu (now {o.mu}) or lower lam (now "
+        f"{o.resolved_lam}) or the learning rate."
         if {"h", "h_sq"} & set(bad)
-        else f"Lower the learning rate (now {config.optim.lr}) or lam "
-        f"(now {config.objective.resolved_lam}), or set grad_clip."
+        else f"Lower the learning rate (now {config.optim.lr}) or lam (now {o.resolved_lam}), "
+        "or set grad_clip."
     )
     return f"non-finite loss at step {step}: {', '.join(bad)} not finite ({values}). {advice}"
 
 
-def checkpoint_manager(workdir: Path, keep: int) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
-    return ocp.CheckpointManager(workdir.resolve() / "checkpoints", options=options)
+class LossWatch:
+    """Warns once when the mean logged loss of the last ``window`` records exceeds twice, and
+    by more than 1 nat, the mean of the first ``window``: a learning rate too high for the
+    model diverges slowly, long before the NaN guard sees an inf."""
 
+    def __init__(self, write, lr: float, window: int = 5):
+        self.write, self.lr, self.window = write, lr, window
+        self.losses: list[float] = []
+        self.warned = False
 
-def restore_params(workdir: str | Path, step: int | None = None):
-    """Loads ``(config, params)`` of a finished or running run directory (latest step)."""
-    workdir = Path(workdir)
-    config = TrainConfig.from_json(workdir / "config.json")
-    with checkpoint_manager(workdir, config.run.keep_checkpoints) as manager:
-        step = manager.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {str(workdir / 'checkpoints')!r}.")
-        restored = manager.restore(step, args=ocp.args.StandardRestore())
-    return config, restored["params"]
-
-
-def read_metrics(workdir: str | Path) -> list[dict]:
-    """The records of a run's ``metrics.jsonl`` (empty if none yet)."""
-    path = Path(workdir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-def is_finished(workdir: str | Path) -> bool:
-    """Whether ``workdir`` holds a run whose final epoch was checkpointed."""
-    workdir = Path(workdir)
-    if not (workdir / "config.json").exists():
-        return False
-    config = TrainConfig.from_json(workdir / "config.json")
-    with checkpoint_manager(workdir, config.run.keep_checkpoints) as manager:
-        latest = manager.latest_step()
-    return latest is not None and any(
-        r["kind"] == "epoch" and r["epoch"] == config.run.epochs and r["step"] == latest
-        for r in read_metrics(workdir)
-    )
-
-
-def _truncate_jsonl(path: Path, last_step: int) -> None:
-    """Drops records after ``last_step`` (written by a run that died after its checkpoint)."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= last_step]
-    path.write_text("".join(line + "\n" for line in kept))
+    def __call__(self, step: int, loss: float) -> None:
+        self.losses.append(loss)
+        if self.warned or len(self.losses) < 2 * self.window:
+            return
+        start = sum(self.losses[: self.window]) / self.window
+        now = sum(self.losses[-self.window :]) / self.window
+        if now > 2 * start and now > start + 1.0:
+            self.warned = True
+            self.write(
+                f"warning: training loss climbed from {start:.3g} to {now:.3g} by step {step}; "
+                f"the learning rate ({self.lr:g}) may be too high for this model and data."
+            )
 
 
 def fit(
@@ -225,63 +131,56 @@ def fit(
     dataset: Dataset | None = None,
     mesh: Mesh | None = None,
 ) -> dict:
-    """Trains as ``config`` says, writing to ``workdir``:
-
-    * ``config.json``: the configuration (the run directory describes itself);
-    * ``checkpoints/<step>``: orbax checkpoints at each epoch end (the last is the final state);
-    * ``metrics.jsonl``: one JSON record per ``log_every`` steps (``kind: "train"``) and per
-      epoch (``kind: "epoch"``, with test accuracy).
-
-    With ``resume``, training continues from the latest checkpoint; batches, augmentation and
-    noise depend only on ``(seed, epoch, step)``, so the result equals an uninterrupted run's.
+    """Trains as ``config`` says into the run directory ``workdir`` (see :mod:`gradjax.rundir`).
 
     Returns:
-      The last epoch record.
+      The last epoch record (test accuracy and CE, seconds).
 
     Raises:
       NonFiniteLossError: a step's loss was NaN/inf (the last good checkpoint is kept).
       FileExistsError: ``workdir`` already has checkpoints and ``resume`` is false.
     """
-    workdir = Path(workdir)
-    dataset = (
-        load_dataset(config.data.dataset, config.data.data_dir) if dataset is None else dataset
-    )
-    train_x, train_y = _subset(dataset, config.data.train_subset)
-    batch_size = config.data.batch_size
-    steps = steps_per_epoch(len(train_x), batch_size)
+    run = RunDir(workdir)
+    if dataset is None:
+        dataset = load_dataset(config.data.dataset, config.data.data_dir)
+    train_x, train_y = subset(dataset.train_images, dataset.train_labels, config.data.train_subset)
+    steps = steps_per_epoch(len(train_x), config.data.batch_size)
     total_steps = steps * config.run.epochs
-    augment = config.data.augment
-    if augment is None:
-        augment = dataset.image_shape == (32, 32, 3)
     mesh = data_mesh() if mesh is None else mesh
 
     state = create_state(config, dataset, total_steps, steps)
-    loss_fn = make_objective(state.apply_fn, config.objective)
-    step_fn = compile_train_step(make_train_step(loss_fn, config.run.seed), mesh)
+    step_fn = compile_train_step(
+        make_train_step(
+            objective_of(config, state.apply_fn),
+            config.run.seed,
+            augment=crop_flip if augments(config) else None,
+        ),
+        mesh,
+    )
+    diagnose = (
+        jax.jit(objective_of(config, state.apply_fn, diagnostics=True))
+        if config.objective.diagnostics
+        else None
+    )
     eval_step = make_eval_step(state.apply_fn)
-    metrics_path = workdir / "metrics.jsonl"
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    manager = checkpoint_manager(workdir, config.run.keep_checkpoints)
-    latest = manager.latest_step()
-    if latest is not None and not resume:
-        manager.close()
+    if run.steps() and not resume:
         raise FileExistsError(
-            f"{str(workdir)!r} already has checkpoints (latest step {latest}); pass --resume to "
-            "continue that run or choose a new --workdir."
+            f"{str(run.path)!r} already has checkpoints (latest step {run.steps()[-1]}); pass "
+            "--resume to continue that run or choose a new --workdir."
         )
-    if latest is not None:
-        state = manager.restore(latest, args=ocp.args.StandardRestore(state))
-        _truncate_jsonl(metrics_path, latest)
-    elif metrics_path.exists():
-        metrics_path.unlink()
-    config.to_json(workdir / "config.json")
-    state = jax.device_put(state, NamedSharding(mesh, P()))
+    restored, latest = run.restore_latest(state) if resume else (None, None)
+    state = state if restored is None else restored
+    run.keep_metrics_until(latest)
+    run.write_config(config)
+    state = place_state(state, mesh)
 
     record = {}
     start_step = int(state.step)
+    keep = config.run.keep_checkpoints
     with (
-        open(metrics_path, "a") as log,
+        run.checkpoints(keep) as manager,
+        run.open_metrics() as log,
         tqdm(
             total=total_steps,
             initial=start_step,
@@ -291,30 +190,48 @@ def fit(
             dynamic_ncols=True,
         ) as bar,
     ):
+        watch = LossWatch(bar.write if progress else print, config.optim.lr)
+        last_save = time.monotonic()
+
+        def save(step: int) -> None:
+            manager.save(step, args=ocp.args.StandardSave(state))
+            manager.wait_until_finished()
+
         for epoch in range(start_step // steps, config.run.epochs):
             started = time.perf_counter()
             batches = train_batches(
                 train_x,
                 train_y,
-                batch_size,
+                config.data.batch_size,
                 seed=config.run.seed,
                 epoch=epoch,
                 start=int(state.step) - epoch * steps,
-                augment=augment,
             )
             for batch in batches:
-                state, metrics = step_fn(state, shard_batch(batch, mesh))
-                metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                batch = shard_batch(batch, mesh)
+                state, metrics = step_fn(state, batch)
                 step = int(state.step)
-                if not math.isfinite(metrics["loss"]):
-                    manager.close()
-                    raise NonFiniteLossError(_describe_nonfinite(step, metrics, config))
                 bar.update(1)
+                log_now = step % config.run.log_every == 0 or step % steps == 0
+                save_now = time.monotonic() - last_save > 60 * config.run.checkpoint_minutes
+                if not (log_now or save_now):
+                    continue  # metrics stay on the device: no host sync between log steps
+                if diagnose is not None:
+                    key = jax.random.fold_in(jax.random.key(config.run.seed), step)
+                    extra = diagnose(state.params, batch, key)[1]
+                    metrics = {**{k: v for k, v in extra.items() if k not in metrics}, **metrics}
+                metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                if not all(math.isfinite(v) for v in metrics.values()):
+                    raise NonFiniteLossError(_describe_nonfinite(step, metrics, config))
+                watch(step, metrics["loss"])
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}")
                 if step % config.run.log_every == 0:
                     log.write(json.dumps({"kind": "train", "step": step, **metrics}) + "\n")
                     log.flush()
-            test = evaluate(
+                if save_now and step % steps:
+                    save(step)
+                    last_save = time.monotonic()
+            test = score_split(
                 eval_step,
                 state.params,
                 dataset.test_images,
@@ -325,34 +242,31 @@ def fit(
                 "kind": "epoch",
                 "step": int(state.step),
                 "epoch": epoch + 1,
-                "test_accuracy": test["accuracy"],
-                "test_ce": test["ce"],
+                "test_accuracy": test.accuracy,
+                "test_ce": test.mean_ce,
                 "epoch_seconds": time.perf_counter() - started,
             }
+            save(int(state.step))
+            last_save = time.monotonic()
+            # Mid-epoch saves are only for resuming: the epoch checkpoint supersedes them.
+            for old in manager.all_steps():
+                if old < int(state.step) and old % steps:
+                    manager.delete(old)
             log.write(json.dumps(record) + "\n")
             log.flush()
             bar.write(
-                f"epoch {epoch + 1}/{config.run.epochs}: test accuracy {test['accuracy']:.4f}, "
-                f"test CE {test['ce']:.4f}"
+                f"epoch {epoch + 1}/{config.run.epochs}: test accuracy {test.accuracy:.4f}, "
+                f"test CE {test.mean_ce:.4f}"
             )
-            manager.save(int(state.step), args=ocp.args.StandardSave(state))
-            manager.wait_until_finished()
-    manager.close()
     return record
 
 
 __all__ = [
+    "LossWatch",
     "NonFiniteLossError",
-    "compile_train_step",
+    "augments",
     "create_state",
-    "data_mesh",
-    "evaluate",
     "fit",
-    "is_finished",
-    "make_eval_step",
-    "make_optimizer",
-    "make_train_step",
-    "read_metrics",
-    "restore_params",
-    "shard_batch",
+    "model_of",
+    "objective_of",
 ]

@@ -2,15 +2,18 @@
 
 import tarfile
 
+import jax
 import numpy as np
 import pytest
 from PIL import Image
 
+from gradjax.augment import crop_flip
 from gradjax.data import (
-    augment_crop_flip,
+    draw_examples,
     eval_batches,
     load_dataset,
     steps_per_epoch,
+    subset,
     to_float,
     train_batches,
 )
@@ -107,14 +110,48 @@ def test_train_batches_deterministic_resumable_and_a_permutation():
 
 def test_augmentation_is_a_crop_of_the_padded_image_or_its_mirror():
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8)
-    out = augment_crop_flip(images, np.random.default_rng(1), pad=2)
+    images = rng.random((16, 8, 8, 3)).astype(np.float32)
+    out = np.asarray(crop_flip(images, jax.random.key(1), pad=2))
     assert out.shape == images.shape and out.dtype == images.dtype
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    kinds = set()
     for b in range(16):
-        crops = [padded[b, i : i + 8, j : j + 8] for i in range(5) for j in range(5)]
-        assert any(np.array_equal(out[b], c) or np.array_equal(out[b], c[:, ::-1]) for c in crops)
-    np.testing.assert_array_equal(out, augment_crop_flip(images, np.random.default_rng(1), pad=2))
+        crops = [(i, j, padded[b, i : i + 8, j : j + 8]) for i in range(5) for j in range(5)]
+        hits = [
+            (i, j, f)
+            for i, j, c in crops
+            for f in (0, 1)
+            if np.array_equal(out[b], c[:, ::-1] if f else c)
+        ]
+        assert hits, b
+        kinds.update(hits)
+    assert len(kinds) > 4  # offsets and flips vary across the batch
+    np.testing.assert_array_equal(out, crop_flip(images, jax.random.key(1), pad=2))
+
+
+def test_truncated_tar_names_the_file_and_the_problem(tmp_path):
+    root = tmp_path / "toy"
+    write_folder(root, n=20)
+    archive = tmp_path / "toy.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(root, arcname="toy")
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"toy\.tar.*damaged or truncated"):
+        load_dataset("folder", archive, cache_dir=tmp_path / "cache")
+
+
+def test_subset_and_draws_are_fixed_by_the_seed():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1)
+    labels = np.repeat(np.arange(10), 10).astype(np.int32)
+    sx, sy = subset(images, labels, 30)
+    assert len(set(sx.ravel())) == 30 and np.array_equal(sx.ravel(), sy * 0 + sx.ravel())
+    np.testing.assert_array_equal(subset(images, labels, 30)[0], sx)
+    assert subset(images, labels, None)[0] is images
+    # A class-sorted split: a draw of 50 covers every class (hypergeometric, each ~5 ± 2).
+    _, drawn = draw_examples(images, labels, 50, seed=0)
+    assert len(set(drawn.tolist())) == 10
+    np.testing.assert_array_equal(draw_examples(images, labels, 50, seed=0)[1], drawn)
 
 
 def test_eval_batches_cover_every_example_once():

@@ -153,6 +153,11 @@ def test_taylor_reuses_given_fx_exactly(mlp):
         taylor_trace(fn, x, key, 0.1, num_samples=3),
         rtol=1e-6,
     )
+    # sigma by keyword, the natural call, gives the same estimate as by position.
+    np.testing.assert_array_equal(
+        taylor_trace(fn, x, key, sigma=0.1, num_samples=3),
+        taylor_trace(fn, x, key, 0.1, num_samples=3),
+    )
 
 
 @pytest.mark.parametrize("central", [False, True])

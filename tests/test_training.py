@@ -23,21 +23,36 @@ from gradjax.config import (
     RunConfig,
     TrainConfig,
 )
-from gradjax.training import (
-    NonFiniteLossError,
-    fit,
-    is_finished,
-    make_optimizer,
-    read_metrics,
-    restore_params,
-)
+from gradjax.optim import make_optimizer
+from gradjax.rundir import CheckpointError, RunDir
+from gradjax.training import LossWatch, NonFiniteLossError, fit
+
+
+def read_metrics(workdir):
+    return RunDir(workdir).metrics()
+
+
+def is_finished(workdir):
+    return RunDir(workdir).is_finished()
+
+
+def restore_params(workdir):
+    return None, RunDir(workdir).restore_params()
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def learning_rates(optim, total_steps, steps_in_epoch):
     """The learning rate applied at each step, read off SGD without momentum on a unit grad."""
-    tx = make_optimizer(optim, total_steps, steps_in_epoch)
+    tx = make_optimizer(
+        lr=optim.lr,
+        total_steps=total_steps,
+        schedule=optim.schedule,
+        warmup_steps=int(optim.warmup_epochs * steps_in_epoch),
+        momentum=optim.momentum,
+        weight_decay=optim.weight_decay,
+    )
     params = np.zeros(1, np.float32)
     state = tx.init(params)
     rates = []
@@ -62,7 +77,7 @@ def test_schedules_follow_their_definitions():
 
 
 def test_weight_decay_is_added_to_the_gradient():
-    tx = make_optimizer(OptimConfig(1.0, 0.0, False, 0.5, "constant"), 10, 5)
+    tx = make_optimizer(lr=1.0, total_steps=10, schedule="constant", momentum=0.0, weight_decay=0.5)
     params = np.full(1, 2.0, np.float32)
     updates, _ = tx.update(np.zeros(1, np.float32), tx.init(params), params)
     np.testing.assert_allclose(updates, [-1.0])
@@ -81,24 +96,29 @@ def small_config(epochs=2, **objective):
 MULTI_DEVICE_SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np
-    from gradjax.config import ObjectiveConfig, OptimConfig
     from gradjax.data import load_dataset, to_float
     from gradjax.models import make_model
     from gradjax.objectives import make_objective
-    from gradjax.training import (compile_train_step, data_mesh, make_optimizer,
-                                  make_train_step, shard_batch)
+    from gradjax.optim import make_optimizer
+    from gradjax.steps import (
+        compile_train_step,
+        data_mesh,
+        make_train_step,
+        place_state,
+        shard_batch,
+    )
     from flax.training.train_state import TrainState
 
     assert jax.device_count() == 8, jax.devices()
     data = load_dataset("digits")
     x, y = to_float(data.train_images[:64]), data.train_labels[:64]
     model = make_model("cnn", 10, width=8)
-    loss_fn = make_objective(model.apply, ObjectiveConfig("score-matching"))
+    loss_fn = make_objective(model.apply, "score-matching")
     finals = []
     for devices in (jax.devices()[:1], jax.devices()):
         mesh = data_mesh(devices)
         params = model.init(jax.random.key(0), x[:1])
-        tx = make_optimizer(OptimConfig(lr=0.05), 100, 10)
+        tx = make_optimizer(lr=0.05, total_steps=100)
         state = TrainState.create(apply_fn=model.apply, params=params, tx=tx)
         step = compile_train_step(make_train_step(loss_fn, seed=0), mesh)
         for i in range(5):
@@ -239,3 +259,78 @@ def test_missing_data_dir_is_reported_by_name(capsys, tmp_path):
     code = train.main(["--dataset", "folder", "--data-dir", str(missing), "--workdir", "w"])
     assert code == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_damaged_latest_checkpoint_falls_back_on_resume_and_is_named_on_evaluation(tmp_path):
+    fit(small_config(epochs=2, name="baseline"), tmp_path, progress=False)
+    run = RunDir(tmp_path)
+    first, latest = run.steps()
+    # Truncate the largest data file of the latest checkpoint, as a full disk or a kill would.
+    files = [p for p in (tmp_path / "checkpoints" / str(latest)).rglob("*") if p.is_file()]
+    biggest = max(files, key=lambda p: p.stat().st_size)
+    biggest.write_bytes(biggest.read_bytes()[: biggest.stat().st_size // 3])
+    with pytest.raises(CheckpointError, match=f"checkpoints/{latest}.*damaged"):
+        RunDir(tmp_path).restore_params()
+    # Resuming warns, moves the damaged checkpoint aside and continues from the previous one.
+    with pytest.warns(RuntimeWarning, match=f"checkpoints/{latest}.*previous checkpoint"):
+        fit(small_config(epochs=2, name="baseline"), tmp_path, resume=True, progress=False)
+    assert (tmp_path / "checkpoints-damaged" / str(latest)).exists()
+    assert RunDir(tmp_path).steps() == [first, latest] and RunDir(tmp_path).is_finished()
+    steps = [r["step"] for r in read_metrics(tmp_path) if r["kind"] == "train"]
+    assert steps == sorted(set(steps))  # the re-trained epoch is logged once
+
+
+def test_the_train_step_compiles_once_across_steps():
+    import chex
+    import jax.numpy as jnp
+    from flax.training.train_state import TrainState
+
+    from gradjax.data import load_dataset, to_float
+    from gradjax.models import make_model
+    from gradjax.objectives import make_objective
+    from gradjax.optim import make_optimizer
+    from gradjax.steps import (
+        compile_train_step,
+        data_mesh,
+        make_train_step,
+        place_state,
+        shard_batch,
+    )
+
+    data = load_dataset("digits")
+    model = make_model("mlp", 10)
+    state = TrainState.create(
+        apply_fn=model.apply,
+        params=model.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1))),
+        tx=make_optimizer(lr=0.05, total_steps=10),
+    )
+    step = make_train_step(make_objective(model.apply, "score-matching"), seed=0)
+    mesh = data_mesh()
+    state = place_state(state, mesh)
+    compiled = compile_train_step(chex.assert_max_traces(step, n=1), mesh)
+    for i in range(4):
+        batch = (
+            to_float(data.train_images[32 * i : 32 * (i + 1)]),
+            data.train_labels[32 * i : 32 * (i + 1)],
+        )
+        state, _ = compiled(state, shard_batch(batch, mesh))
+    assert int(state.step) == 4
+
+
+def test_a_climbing_loss_warns_once():
+    said = []
+    watch = LossWatch(said.append, lr=1.0, window=3)
+    for step, loss in enumerate([2.3, 2.2, 2.3, 2.1, 2.0, 1.9]):
+        watch(step, loss)
+    assert said == []
+    for step, loss in enumerate([4.0, 6.0, 8.0, 9.0], start=6):
+        watch(step, loss)
+    assert len(said) == 1 and "climbed from 2.27" in said[0] and "learning rate (1)" in said[0]
+
+
+def test_train_py_prints_the_dataset_defaults_it_uses(capsys, tmp_path):
+    args = train.build_parser().parse_args(["--dataset", "digits", "--lr", "0.2", "--workdir", "w"])
+    config = train.config_from_args(args)
+    assert (config.model.name, config.data.batch_size, config.optim.lr) == ("mlp", 64, 0.2)
+    line = train.describe_defaults(args, config)
+    assert "digits: model=mlp" in line and "lr=0.2 (flag; dataset default 0.05)" in line
