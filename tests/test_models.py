@@ -1,4 +1,5 @@
-"""Models: shapes, the softplus-β activation, and per-example independence."""
+"""Models: shapes, the softplus-β activation, per-example independence and contrast
+sensitivity for every registered model."""
 
 import jax
 import jax.numpy as jnp
@@ -8,6 +9,22 @@ import pytest
 from gradjax import logit_gradients
 from gradjax.models import MODELS, make_model, softplus_beta
 from gradjax.models.activations import group_count
+
+SIZES = {"mlp": {}, "cnn": {"width": 8}}
+
+
+def small(name, **extra):
+    return make_model(name, 5, **SIZES.get(name, {"width": 8}), **extra)
+
+
+def trained_like(params, seed=7):
+    """Perturbs every parameter, so that zero-initialised gains and biases are non-zero as
+    after training."""
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(seed), len(leaves))
+    return jax.tree.unflatten(
+        tree, [p + 0.1 * jax.random.normal(k, p.shape) for p, k in zip(leaves, keys, strict=True)]
+    )
 
 
 def test_softplus_beta_closed_form_and_limit():
@@ -20,28 +37,52 @@ def test_softplus_beta_closed_form_and_limit():
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_map_images_to_logits(name):
-    model = make_model(name, 7, **({"width": 8} if name != "mlp" else {}))
+    model = small(name)
     x = jnp.ones((2, 32, 32, 3))
     params = model.init(jax.random.key(0), x)
-    assert model.apply(params, x).shape == (2, 7)
+    assert model.apply(params, x).shape == (2, 5)
 
 
-@pytest.mark.parametrize("name", ["resnet-small", "vgg11", "cnn"])
-def test_batch_sum_gradients_are_per_example_gradients(name):
-    # GroupNorm normalises within an example: the batch-sum trick stays exact.
-    model = make_model(name, 5, width=8)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_are_not_invariant_to_input_contrast(name):
+    # Natural images are not contrast-invariant, so their density is not: f(kx) must change.
+    model = small(name)
+    x = jax.random.uniform(jax.random.key(1), (4, 16, 16, 3))
+    params = trained_like(model.init(jax.random.key(0), x))
+    fx = model.apply(params, x)
+    for k in (0.5, 2.0):
+        change = float(jnp.max(jnp.abs(model.apply(params, k * x) - fx)))
+        assert change > 1e-2 * float(jnp.max(jnp.abs(fx))), (name, k, change)
+
+
+def test_groupnorm_after_a_bias_free_conv_is_contrast_invariant():
+    # The defect the "group" scheme is kept to demonstrate (REPRODUCTION.md, normalisation).
+    model = make_model("resnet-small", 5, width=8, norm="group")
+    x = jax.random.uniform(jax.random.key(1), (2, 16, 16, 3))
+    params = trained_like(model.init(jax.random.key(0), x))
+    np.testing.assert_allclose(model.apply(params, 2 * x), model.apply(params, x), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_examples_are_independent(name):
+    # Perturbing example 0 leaves example 1's logits and logit-gradients unchanged, and the
+    # batch-sum gradient equals each example's own gradient.
+    model = small(name)
     x = jax.random.uniform(jax.random.key(1), (3, 16, 16, 3))
     y = jnp.array([0, 3, 4])
-    params = model.init(jax.random.key(0), x)
+    params = trained_like(model.init(jax.random.key(0), x))
     fn = lambda z: model.apply(params, z)  # noqa: E731
     batched = logit_gradients(fn, x, y)
+    moved = x.at[0].add(0.3)
+    np.testing.assert_allclose(fn(moved)[1:], fn(x)[1:], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logit_gradients(fn, moved, y)[1:], batched[1:], rtol=1e-4, atol=1e-6)
     for b in range(3):
         alone = jax.grad(lambda z, b=b: fn(z[None])[0, y[b]])(x[b])
         np.testing.assert_allclose(batched[b], alone, rtol=1e-4, atol=1e-6)
 
 
-def test_resnet18_has_the_standard_parameter_count():
-    model = make_model("resnet18", 10)
+def test_resnet18_with_groupnorm_has_the_standard_parameter_count():
+    model = make_model("resnet18", 10, norm="group")
     params = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
     # 11.17M for CIFAR ResNet-18 (GroupNorm has as many affine parameters as BatchNorm).
     assert sum(p.size for p in jax.tree.leaves(params)) == 11_173_962
@@ -57,4 +98,4 @@ def test_unknown_model_and_activation_fail_with_valid_names():
     with pytest.raises(ValueError, match="resnet18"):
         make_model("resnet50", 10)
     with pytest.raises(ValueError, match="softplus"):
-        make_model("cnn", 10, activation="tanh").init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
+        make_model("cnn", 10, activation="tanh")

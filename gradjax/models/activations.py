@@ -1,11 +1,14 @@
-"""Activations, picked by name. Softplus with β = 10 is the paper's default: it is close to ReLU
-but smooth, so input-Hessians (and the score-matching trace term) are not zero almost everywhere.
+"""Activations by name, as a parameter-free module so that attribution methods can find them
+(FullGrad intercepts every leaf module to take its implicit bias). Softplus with β = 10 is the
+paper's default (§5): close to ReLU but smooth, so input-Hessians (and the score-matching trace
+term) are not zero almost everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -17,15 +20,23 @@ def softplus_beta(x: jax.Array, beta: float = 10.0) -> jax.Array:
     return jax.nn.softplus(beta * x) / beta
 
 
-ACTIVATIONS = ("softplus", "relu")
+ACTIVATIONS: dict[str, Callable[[jax.Array, float], jax.Array]] = {
+    "softplus": softplus_beta,
+    "relu": lambda x, beta: jax.nn.relu(x),
+}
 
 
-def get_activation(name: str, beta: float = 10.0) -> Callable[[jax.Array], jax.Array]:
-    """Returns the activation ``name`` (``"softplus"`` uses ``beta``)."""
-    check_choice(name, "activation", ACTIVATIONS)
-    if name == "relu":
-        return jax.nn.relu
-    return lambda x: softplus_beta(x, beta)
+class Activation(nn.Module):
+    """Elementwise activation ``kind`` of :data:`ACTIVATIONS` (``beta`` for softplus)."""
+
+    kind: str = "softplus"
+    beta: float = 10.0
+
+    def setup(self):
+        check_choice(self.kind, "activation", ACTIVATIONS)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return ACTIVATIONS[self.kind](x, self.beta)
 
 
 def group_count(channels: int, max_groups: int = 32) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 
-from gradjax.models.activations import get_activation
+from gradjax.models.activations import Activation
 
 
 class MLP(nn.Module):
@@ -20,7 +20,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        act = get_activation(self.activation, self.beta)
+        act = lambda z: Activation(self.activation, self.beta)(z)  # noqa: E731
         x = x.reshape(x.shape[0], -1)
         for size in self.hidden:
             x = act(nn.Dense(size)(x))
@@ -41,7 +41,7 @@ class SmallCNN(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        act = get_activation(self.activation, self.beta)
+        act = lambda z: Activation(self.activation, self.beta)(z)  # noqa: E731
         x = act(nn.Conv(self.width, (3, 3))(x))
         x = nn.avg_pool(x, (2, 2), (2, 2))
         x = act(nn.Conv(2 * self.width, (3, 3))(x))

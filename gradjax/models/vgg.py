@@ -1,6 +1,7 @@
-"""VGG-11 (Simonyan & Zisserman, 2015) for 32×32 inputs, with GroupNorm for per-example
-independence (see resnet.py). Used as the independent GAN-test classifier and in the fooling
-experiment.
+"""VGG-11 (Simonyan & Zisserman, 2015) for 32×32 inputs, the paper's independent GAN-test
+classifier (§5). Convolutions follow ``norm`` (:mod:`gradjax.models.layers`); the default
+``nf`` (weight-standardised, with biases, no normalisation layer) keeps examples independent and
+the model sensitive to input contrast.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 
-from gradjax.models.activations import get_activation, group_count
+from gradjax.models.activations import Activation
+from gradjax.models.layers import conv_norm
 
 # Channel multipliers of the base width; "M" is a 2×2 max-pool.
 VGG11_LAYOUT = (1, "M", 2, "M", 4, 4, "M", 8, 8, "M", 8, 8, "M")
@@ -21,18 +23,16 @@ class VGG11(nn.Module):
     width: int = 64
     activation: str = "softplus"
     beta: float = 10.0
+    norm: str = "nf"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        act = get_activation(self.activation, self.beta)
         for item in VGG11_LAYOUT:
             if item == "M":
                 # Small inputs (8×8 digits) run out of resolution: pool only while H, W ≥ 2.
                 if min(x.shape[1:3]) >= 2:
                     x = nn.max_pool(x, (2, 2), (2, 2))
                 continue
-            channels = self.width * item
-            x = nn.Conv(channels, (3, 3), use_bias=False)(x)
-            x = act(nn.GroupNorm(num_groups=group_count(channels))(x))
-        x = x.reshape(x.shape[0], -1)
-        return nn.Dense(self.num_classes)(x)
+            x = conv_norm(x, self.width * item, 3, 1, self.norm)
+            x = Activation(self.activation, self.beta)(x)
+        return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
