@@ -1,8 +1,8 @@
-"""Evaluate trained runs as the paper does: density ratios, samples and GAN-test, pixel
-perturbation with six saliency methods, gradient maps and fooling.
+"""Evaluate trained runs as the paper does: accuracy, density ratios, samples and GAN-test,
+pixel perturbation with six saliency methods, gradient maps and fooling, with 95% intervals.
 
     python eval.py --run baseline=runs/base --run score-matching=runs/sm \
-        --gan-test-model runs/vgg --out outputs/eval
+        --gan-test-model runs/vgg --out outputs/eval --set samples.samples_per_class=20
 
 Writes metrics.json, PNG figures and report.md to --out. Deterministic given --seed.
 """
@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
 from gradjax.argtypes import positive_int
-from gradjax.evaluation.runner import MEASUREMENTS, EvalSettings, evaluate_runs
+from gradjax.evaluation.context import Common
+from gradjax.evaluation.measurements import MEASUREMENTS
+from gradjax.evaluation.runner import evaluate_runs
+from gradjax.rundir import CheckpointError
 
 
 def named_run(text: str) -> tuple[str, Path]:
@@ -36,8 +40,30 @@ def measurement_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def setting(text: str) -> tuple[str, str, object]:
+    """``measurement.field=value``; the value is read as JSON (lists become tuples), else kept
+    as a string."""
+    target, sep, raw = text.partition("=")
+    name, dot, field = target.partition(".")
+    if not (sep and dot) or name not in MEASUREMENTS:
+        raise argparse.ArgumentTypeError(
+            f"expected MEASUREMENT.FIELD=VALUE with MEASUREMENT one of {', '.join(MEASUREMENTS)}, "
+            f"got {text!r}"
+        )
+    fields = {f.name for f in dataclasses.fields(MEASUREMENTS[name].settings)}
+    if field not in fields:
+        raise argparse.ArgumentTypeError(
+            f"{name} has no setting {field!r}; valid: {', '.join(sorted(fields)) or '(none)'}"
+        )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return name, field, tuple(value) if isinstance(value, list) else value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    s = EvalSettings()
+    c = Common()
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
@@ -58,12 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated subset of: {', '.join(MEASUREMENTS)} (default: all; gan-test "
         "only with --gan-test-model)",
     )
-    p.add_argument("--seed", type=int, default=s.seed)
-    p.add_argument("--num-examples", type=positive_int, default=s.num_examples)
-    p.add_argument("--batch-size", type=positive_int, default=s.batch_size)
-    p.add_argument("--samples-per-class", type=positive_int, default=s.samples_per_class)
-    p.add_argument("--ascent-steps", type=positive_int, default=s.ascent_steps)
-    p.add_argument("--fooling-steps", type=positive_int, default=s.fooling_steps)
+    p.add_argument("--seed", type=int, default=c.seed)
+    p.add_argument("--num-examples", type=positive_int, help="test images; default: all")
+    p.add_argument("--batch-size", type=positive_int, default=c.batch_size)
+    p.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="MEASUREMENT.FIELD=VALUE",
+        help="override one measurement setting; repeat",
+    )
     p.add_argument(
         "--no-dataset-figures",
         action="store_true",
@@ -79,26 +110,22 @@ def main(argv=None) -> int:
     if len(runs) != len(args.run):
         print("eval.py: error: two --run entries share a name", file=sys.stderr)
         return 2
-    settings = dataclasses.replace(
-        EvalSettings(),
-        seed=args.seed,
-        num_examples=args.num_examples,
-        batch_size=args.batch_size,
-        samples_per_class=args.samples_per_class,
-        ascent_steps=args.ascent_steps,
-        fooling_steps=args.fooling_steps,
-        dataset_figures=not args.no_dataset_figures,
-    )
+    common = Common(args.seed, args.num_examples, args.batch_size, not args.no_dataset_figures)
+    overrides: dict[str, dict] = {}
+    for name, field, value in args.set:
+        overrides.setdefault(name, {})[field] = value
+    settings = {n: MEASUREMENTS[n].settings(**kw) for n, kw in overrides.items()}
     try:
         report = evaluate_runs(
             runs,
             args.out,
-            gan_test_dir=args.gan_test_model,
+            classifier_dir=args.gan_test_model,
             measurements=args.measurements,
+            common=common,
             settings=settings,
             progress=not args.no_progress,
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, CheckpointError) as err:
         print(f"eval.py: error: {err}", file=sys.stderr)
         return 2
     print(f"report: {report}")

@@ -1,6 +1,7 @@
 """Cost of one compiled train step per objective, relative to the baseline step.
 
-Same model and batch for all four objectives: small softplus ResNet (width 16), batch 128,
+Same model and batch for all four objectives: small softplus ResNet (width 16, normaliser-free
+unless --norm says otherwise), batch 128,
 32×32×3, CPU unless an accelerator is present. Each step is the full ``compile_train_step``
 update (loss, gradients in the parameters, SGD with momentum). Prints one JSON object per line:
 ``{"objective", "diagnostics", "ms_per_step", "ratio_to_baseline", "images_per_second"}``.
@@ -26,14 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flax.training.train_state import TrainState  # noqa: E402
 from timing import interleaved_median_ms, print_record  # noqa: E402
 
-from gradjax.config import OBJECTIVES, ObjectiveConfig, OptimConfig  # noqa: E402
-from gradjax.models import make_model  # noqa: E402
-from gradjax.objectives import ESTIMATORS, make_objective  # noqa: E402
-from gradjax.training import (  # noqa: E402
+from gradjax.estimators import ESTIMATORS, make_trace_fn  # noqa: E402
+from gradjax.models import MODELS, NORMS, make_model  # noqa: E402
+from gradjax.objectives import OBJECTIVES, make_objective  # noqa: E402
+from gradjax.optim import make_optimizer  # noqa: E402
+from gradjax.steps import (  # noqa: E402
     compile_train_step,
     data_mesh,
-    make_optimizer,
     make_train_step,
+    place_state,
     shard_batch,
 )
 
@@ -49,25 +51,31 @@ class _Stepper:
         return metrics
 
 
-def step_timings(model_name, width, batch_size, diagnostics, estimator, repeats):
+def step_timings(model_name, width, norm, batch_size, diagnostics, estimator, repeats, objectives):
     """Median ms per compiled train step for each objective."""
-    model = make_model(model_name, 10, width=width)
+    model = make_model(model_name, 10, width=width, norm=norm)
     key_x, key_init = jax.random.split(jax.random.key(0))
     x = jax.random.uniform(key_x, (batch_size, 32, 32, 3))
     y = jnp.arange(batch_size) % 10
     params = model.init(key_init, x[:1])
     mesh = data_mesh()
     batch = shard_batch((x, y), mesh)
-    tx = make_optimizer(OptimConfig(), total_steps=1000, steps_in_epoch=100)
+    tx = make_optimizer(lr=0.1, total_steps=1000)
     calls = {}
-    for name in OBJECTIVES:
-        config = ObjectiveConfig(name, estimator=estimator, diagnostics=diagnostics)
-        step = compile_train_step(make_train_step(make_objective(model.apply, config), 0), mesh)
+    for name in objectives:
+        loss_fn = make_objective(
+            model.apply, name, trace_fn=make_trace_fn(estimator), diagnostics=diagnostics
+        )
+        step = compile_train_step(make_train_step(loss_fn, 0), mesh)
         # Each objective owns its state: the compiled step donates (deletes) its input state.
         own_params = jax.tree.map(jnp.copy, params)
         calls[name] = (
             _Stepper(
-                step, TrainState.create(apply_fn=model.apply, params=own_params, tx=tx), batch
+                step,
+                place_state(
+                    TrainState.create(apply_fn=model.apply, params=own_params, tx=tx), mesh
+                ),
+                batch,
             ),
             (),
         )
@@ -76,8 +84,12 @@ def step_timings(model_name, width, batch_size, diagnostics, estimator, repeats)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="resnet-small")
+    parser.add_argument("--model", choices=sorted(MODELS), default="resnet-small")
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--norm", choices=NORMS, default=None, help="default: the model's")
+    parser.add_argument(
+        "--objectives", default=",".join(OBJECTIVES), help="comma-separated; baseline first"
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--estimator", choices=ESTIMATORS, default="taylor")
@@ -92,15 +104,23 @@ def main(argv=None):
         f"# jax {jax.__version__} on {jax.device_count()}x {jax.devices()[0].platform}",
         file=sys.stderr,
     )
+    objectives = args.objectives.split(",")
     times = step_timings(
-        args.model, args.width, args.batch_size, args.diagnostics, args.estimator, args.repeats
+        args.model,
+        args.width,
+        args.norm,
+        args.batch_size,
+        args.diagnostics,
+        args.estimator,
+        args.repeats,
+        objectives,
     )
     for name, ms in times.items():
         print_record(
             objective=name,
             diagnostics=args.diagnostics,
             ms_per_step=ms,
-            ratio_to_baseline=ms / times["baseline"],
+            ratio_to_baseline=ms / times[objectives[0]],
             images_per_second=1e3 * args.batch_size / ms,
         )
 

@@ -1,176 +1,151 @@
 """The study end to end: train the four objectives and a GAN-test classifier, then evaluate.
 
     python -m gradjax.reproduce mnist5k
-    python -m gradjax.reproduce cifar10-small --data-dir ../shared/data/cifar10-jpeg.tar
+    python -m gradjax.reproduce cifar10 --data-dir ../shared/data/cifar10-jpeg.tar --background
+    python -m gradjax.reproduce cifar10 --status
 
-Runs go to ``--runs-dir`` (default ``runs/<preset>``; checkpoints, not for committing); the
+Runs go to ``--runs-dir`` (default ``$GRADJAX_RUNS/<preset>``, ``$GRADJAX_RUNS`` defaulting to
+``~/.cache/gradjax/runs``: outside the work tree, checkpoints are not for committing); the
 evaluation (``metrics.json``, figures, ``report.md``) to ``--out`` (default
-``results/<preset>``). Finished runs are skipped and interrupted ones resumed, so re-running the
-command after a crash or a kill continues where it stopped. ``--stage train`` only trains.
-
-A preset fixes everything but the data location; its choices (model, width, epochs, subset) are
-ours, made to fit the machine, and are written with the results.
+``results/<preset>``). Finished runs are skipped and interrupted ones resumed, in a fixed order
+(baseline, classifier, then the objectives in registry order), so re-running the command after
+a crash, a kill or a lost machine continues (or restarts) without manual steps.
+``--background`` starts the same command with ``nohup`` and a log file and returns.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from gradjax.config import (
-    OBJECTIVES,
-    DataConfig,
-    ModelConfig,
-    ObjectiveConfig,
-    OptimConfig,
-    RunConfig,
-    TrainConfig,
-)
-from gradjax.evaluation.runner import EvalSettings, evaluate_runs
-from gradjax.training import fit, is_finished
-
-GAN_TEST_RUN = "gan-test-classifier"
-# Training order after the baseline and classifier: the paper's main claim first.
-ORDER = ("score-matching", "gradient-norm", "anti-score-matching")
+from gradjax.evaluation.runner import evaluate_runs
+from gradjax.presets import GAN_TEST_RUN, PRESETS, Preset
+from gradjax.rundir import RunDir
+from gradjax.training import NonFiniteLossError, fit
 
 
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """One study: shared data/model/optimiser settings for the four objectives, and the
-    architecture and seed of the independent GAN-test classifier (baseline objective)."""
-
-    data: DataConfig
-    model: ModelConfig
-    optim: OptimConfig
-    epochs: int
-    estimator: str = "taylor"
-    diagnostics: bool = True
-    classifier: ModelConfig = ModelConfig("mlp")
-    classifier_seed: int = 1
-    needs_data_dir: bool = False
-    evaluation: EvalSettings = EvalSettings()
-
-    def run_configs(self, data_dir: str | None) -> dict[str, TrainConfig]:
-        """``{run name: TrainConfig}``: one per objective, then the GAN-test classifier."""
-        data = dataclasses.replace(self.data, data_dir=data_dir or self.data.data_dir)
-        # Keep every epoch's checkpoint: the evaluation follows the density ratio over epochs.
-        run = RunConfig(epochs=self.epochs, seed=0, log_every=20, keep_checkpoints=None)
-        objective_configs = {
-            name: TrainConfig(
-                data=data,
-                model=self.model,
-                objective=ObjectiveConfig(
-                    name, estimator=self.estimator, diagnostics=self.diagnostics
-                ),
-                optim=self.optim,
-                run=run,
-            )
-            for name in OBJECTIVES
-        }
-        classifier = TrainConfig(
-            data=data,
-            model=self.classifier,
-            objective=ObjectiveConfig("baseline", diagnostics=False),
-            optim=self.optim,
-            run=dataclasses.replace(run, seed=self.classifier_seed, keep_checkpoints=1),
-        )
-        # A budget cut short still leaves the baseline, the classifier and score-matching.
-        configs = {"baseline": objective_configs.pop("baseline"), GAN_TEST_RUN: classifier}
-        configs.update(sorted(objective_configs.items(), key=lambda kv: ORDER.index(kv[0])))
-        return configs
+def default_runs_root() -> Path:
+    return Path(os.environ.get("GRADJAX_RUNS", Path.home() / ".cache" / "gradjax" / "runs"))
 
 
-PRESETS = {
-    # CPU, minutes: the demo's study on the embedded 5,000-image MNIST subset.
-    "mnist5k": Preset(
-        data=DataConfig("mnist5k", batch_size=64),
-        model=ModelConfig("cnn"),
-        optim=OptimConfig(lr=0.05),
-        epochs=4,
-        # Sized for the demo's three-minute evaluation budget on 2 CPU cores.
-        evaluation=EvalSettings(
-            num_examples=300, smoothgrad_samples=8, ig_steps=16, fooling_steps=50
-        ),
-    ),
-    # CPU, under an hour on 2 cores: CIFAR-10 (image folder or tar) on a 5k-image training
-    # subset, all 10k test images; the small CNN is the independent GAN-test classifier.
-    "cifar10-small": Preset(
-        data=DataConfig("folder", batch_size=128, train_subset=5_000),
-        model=ModelConfig("resnet-small", width=16),
-        optim=OptimConfig(lr=0.1),
-        epochs=6,
-        diagnostics=False,
-        classifier=ModelConfig("cnn"),
-        needs_data_dir=True,
-        evaluation=EvalSettings(dataset_figures=False),
-    ),
-    # Accelerator: the paper's network and optimiser on CIFAR-10 (the paper used CIFAR-100).
-    "cifar10-resnet18": Preset(
-        data=DataConfig("folder", batch_size=128),
-        model=ModelConfig("resnet18"),
-        optim=OptimConfig(lr=0.1),
-        epochs=200,
-        diagnostics=False,
-        classifier=ModelConfig("vgg11"),
-        needs_data_dir=True,
-        evaluation=EvalSettings(dataset_figures=False),
-    ),
-}
+def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
+    """One line per run: finished / epochs done, and an ETA from the run's own epoch times
+    (or, before its first epoch, the baseline's times the objective's step-cost ratio)."""
+    configs = preset.run_configs(data_dir)
+    base = RunDir(runs_dir / "baseline").epoch_records()
+    base_epoch = sum(r["epoch_seconds"] for r in base) / len(base) if base else None
+    lines, total = [], 0.0
+    for name, config in configs.items():
+        records = RunDir(runs_dir / name).epoch_records()
+        done, epochs = len(records), config.run.epochs
+        if done:
+            per_epoch = sum(r["epoch_seconds"] for r in records) / done
+        elif base_epoch is not None:
+            per_epoch = base_epoch * preset.cost_ratio.get(config.objective.name, 1.0)
+        else:
+            per_epoch = None
+        left = None if per_epoch is None else per_epoch * (epochs - done)
+        total += left or 0.0
+        eta = "?" if left is None else f"{left / 3600:.2f} h"
+        acc = f", test accuracy {records[-1]['test_accuracy']:.4f}" if records else ""
+        lines.append(f"  {name}: {done}/{epochs} epochs{acc}, left {eta}")
+    lines.append(f"  total left: {total / 3600:.2f} h (runs with no estimate count 0)")
+    return lines
 
 
 def train_all(
-    configs: dict[str, TrainConfig], runs_dir: Path, *, progress: bool = True
+    preset: Preset, runs_dir: Path, data_dir: str | None, *, progress: bool = True
 ) -> dict[str, Path]:
     """Trains every run not yet finished (resuming interrupted ones); returns the run dirs."""
-    dirs = {}
-    for name, config in configs.items():
-        workdir = runs_dir / name
-        dirs[name] = workdir
-        if is_finished(workdir):
-            print(f"[reproduce] {name}: finished, skipped ({workdir})", flush=True)
+    dirs, failed = {}, []
+    for name, config in preset.run_configs(data_dir).items():
+        run = RunDir(runs_dir / name)
+        dirs[name] = run.path
+        if run.is_finished():
+            print(f"[reproduce] {name}: finished, skipped ({run.path})", flush=True)
             continue
-        resume = (workdir / "checkpoints").exists()
+        resume = bool(run.steps())
         print(
-            f"[reproduce] {name}: {'resuming' if resume else 'training'} in {workdir}", flush=True
+            f"[reproduce] {name}: {'resuming' if resume else 'training'} in {run.path}", flush=True
         )
+        for line in status(preset, runs_dir, data_dir):
+            print("[reproduce]" + line, flush=True)
         started = time.perf_counter()
-        record = fit(config, workdir, resume=resume, progress=progress)
+        try:
+            record = fit(config, run.path, resume=resume, progress=progress)
+        except NonFiniteLossError as err:
+            # One diverging objective must not stop the study: report it and go on.
+            failed.append(name)
+            print(f"[reproduce] {name}: FAILED, {err}", flush=True)
+            continue
         print(
-            f"[reproduce] {name}: test accuracy {record['test_accuracy']:.4f} "
+            f"[reproduce] {name}: test accuracy {record.get('test_accuracy', float('nan')):.4f} "
             f"({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
+    if failed:
+        raise NonFiniteLossError(f"runs that diverged: {', '.join(failed)} (see the log above).")
     return dirs
 
 
+def start_in_background(argv: list[str], log: Path) -> int:
+    """Starts ``python -m gradjax.reproduce argv`` detached with ``nohup``; prints how to watch."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = ["nohup", sys.executable, "-m", "gradjax.reproduce", *argv, "--no-progress"]
+    with open(log, "a") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    print(f"[reproduce] started in the background, pid {process.pid}")
+    print(f"[reproduce] watch:  tail -f {log}")
+    print(f"[reproduce] status: python -m gradjax.reproduce {argv[0]} --status")
+    print(f"[reproduce] stop:   kill {process.pid}   (re-run the command to resume)")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("preset", choices=sorted(PRESETS))
     parser.add_argument("--data-dir", help="image folder or .tar (CIFAR presets)")
-    parser.add_argument("--runs-dir", help="default: runs/<preset>")
+    parser.add_argument("--runs-dir", help="default: $GRADJAX_RUNS/<preset>")
     parser.add_argument("--out", help="evaluation output; default: results/<preset>")
     parser.add_argument("--stage", choices=("all", "train", "eval"), default="all")
+    parser.add_argument("--background", action="store_true", help="run detached with nohup")
+    parser.add_argument("--status", action="store_true", help="print progress and ETA, exit")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
     if preset.needs_data_dir and not args.data_dir:
         parser.error(f"preset {args.preset!r} needs --data-dir (an image folder or .tar)")
-    runs_dir = Path(args.runs_dir or f"runs/{args.preset}")
+    runs_dir = Path(args.runs_dir) if args.runs_dir else default_runs_root() / args.preset
+    if args.status:
+        print(f"[reproduce] {args.preset} in {runs_dir}:")
+        print("\n".join(status(preset, runs_dir, args.data_dir)))
+        return 0
+    if args.background:
+        rest = [a for a in argv if a != "--background"]
+        return start_in_background(rest, runs_dir / "reproduce.log")
     out = Path(args.out or f"results/{args.preset}")
-    configs = preset.run_configs(args.data_dir)
-    dirs = {name: runs_dir / name for name in configs}
+    dirs = {name: runs_dir / name for name in preset.run_configs(args.data_dir)}
     if args.stage in ("all", "train"):
-        dirs = train_all(configs, runs_dir, progress=not args.no_progress)
+        dirs = train_all(preset, runs_dir, args.data_dir, progress=not args.no_progress)
     if args.stage in ("all", "eval"):
-        gan_test = dirs.pop(GAN_TEST_RUN)
+        classifier = dirs.pop(GAN_TEST_RUN)
         report = evaluate_runs(
             dirs,
             out,
-            gan_test_dir=gan_test,
-            settings=preset.evaluation,
+            classifier_dir=classifier,
+            common=preset.common,
+            settings=preset.settings,
             progress=not args.no_progress,
         )
         print(f"[reproduce] report: {report}")

@@ -2,14 +2,16 @@
 FullGrad: Srinivas & Fleuret, NeurIPS 2019, thesis ch. 3).
 
 Gradient-based methods take ``logits_fn: (B, H, W, C) -> (B, classes)`` with examples
-independent and return arrays of the input's shape; FullGrad needs the layers' biases, so it
-takes a Flax ``apply_fn`` and its ``params``. :func:`compute_saliency` runs any method by name
-and reduces it to a non-negative per-pixel relevance ``(B, H, W)`` (absolute values summed over
-channels), the form the perturbation test ranks.
+independent and return arrays of the input's shape; FullGrad needs the network's layers, so it
+takes a Flax ``apply_fn`` and its ``params``. The registry :data:`SALIENCY_METHODS` maps each
+name to ``(apply_fn, params, x, y, key, options) -> (B, H, W)`` non-negative per-pixel relevance
+(absolute values summed over channels), the form the perturbation test ranks.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
 
 import flax.linen as nn
@@ -18,15 +20,6 @@ import jax.numpy as jnp
 
 from gradjax.checks import check_choice, check_positive_int
 from gradjax.gradients import LogitsFn, logit_gradients, loss_gradients, select_logits
-
-SALIENCY_METHODS = (
-    "logit-gradient",
-    "loss-gradient",
-    "gradient-x-input",
-    "smoothgrad",
-    "integrated-gradients",
-    "fullgrad",
-)
 
 
 def gradient_x_input(logits_fn: LogitsFn, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -82,59 +75,21 @@ def integrated_gradients(
     return (x - baseline) * jnp.mean(jax.lax.map(one, alphas), axis=0)
 
 
-def _lookup(tree, path):
-    for name in path:
-        if not isinstance(tree, dict) or name not in tree:
-            return None
-        tree = tree[name]
-    return tree
-
-
-def fullgrad_terms(
-    apply_fn: Callable, params, x: jax.Array, y: jax.Array
-) -> tuple[jax.Array, dict[tuple[str, ...], jax.Array]]:
-    """The terms of the full-gradient decomposition of ``f_y`` (FullGrad, NeurIPS 2019).
-
-    For every submodule with a ``bias`` parameter (Dense, Conv, GroupNorm), the bias-gradient
-    term is ``∂f_y/∂z ⊙ b``, with ``z`` the module's output and ``b`` broadcast over its
-    spatial axes. For a network that is piecewise linear in its input (ReLU, no
-    normalisation), ``Σ input_term + Σ_layers Σ bias_term = f_y(x)`` exactly (completeness).
-
-    Args:
-      apply_fn: Flax ``apply(params, x) -> (B, classes)``, examples independent.
-      params: its variables (``{"params": ...}``).
-      x: ``(B, H, W, C)`` inputs; y: ``(B,)`` labels.
-
-    Returns:
-      ``(input_term, bias_terms)``: ``∇x f_y ⊙ x`` of the shape of ``x``, and
-      ``{module path: (B, ..., channels) term}``.
-    """
-    weights = params["params"]
-
-    def has_bias(context):
-        module = context.module
-        if context.method_name != "__call__" or not module.path:
-            return False
-        return isinstance(_lookup(weights, module.path), dict) and "bias" in _lookup(
-            weights, module.path
-        )
-
-    def perturbed_logits(inputs, perturbations):
-        def interceptor(next_fun, args, kwargs, context):
-            out = next_fun(*args, **kwargs)
-            if has_bias(context):
-                out = out + perturbations[context.module.path]
-            return out
-
-        with nn.intercept_methods(interceptor):
-            return apply_fn(params, inputs)
-
-    shapes = {}
+def _leaf_outputs(apply_fn: Callable, params, x: jax.Array) -> dict[tuple[str, ...], object]:
+    """Output shapes of the leaf modules (modules that call no other module) of one apply."""
+    stack, calls = [], {}
 
     def recorder(next_fun, args, kwargs, context):
+        path = context.module.path
+        if context.method_name != "__call__" or not path:
+            return next_fun(*args, **kwargs)
+        if stack:
+            calls[stack[-1]]["leaf"] = False
+        stack.append(path)
+        calls[path] = {"leaf": True}
         out = next_fun(*args, **kwargs)
-        if has_bias(context):
-            shapes[context.module.path] = jax.ShapeDtypeStruct(out.shape, out.dtype)
+        stack.pop()
+        calls[path]["shape"] = jax.ShapeDtypeStruct(out.shape, out.dtype)
         return out
 
     def record(inputs):
@@ -142,13 +97,58 @@ def fullgrad_terms(
             return apply_fn(params, inputs)
 
     jax.eval_shape(record, x)
-    zeros = {path: jnp.zeros(s.shape, s.dtype) for path, s in shapes.items()}
+    return {path: c["shape"] for path, c in calls.items() if c["leaf"]}
+
+
+def fullgrad_terms(
+    apply_fn: Callable, params, x: jax.Array, y: jax.Array
+) -> tuple[jax.Array, dict[tuple[str, ...], jax.Array]]:
+    """The full-gradient decomposition of ``f_y`` (FullGrad, NeurIPS 2019; thesis ch. 3).
+
+    Every leaf module ``o = L(z)`` of the network is written as its linearisation at the
+    input, ``o = J z + b``, with ``b = L(z) − J z`` its bias: the explicit bias of a Dense or
+    Conv layer, and the *implicit* bias of a non-linear one (``softplus(z) − z·softplus'(z)``
+    for an activation, the input-dependent part of a per-example normalisation). The chain
+    rule then gives completeness for any network built from such modules and linear glue
+    (residual sums, pooling, reshapes; max-pooling and ReLU are homogeneous, bias 0)::
+
+        Σ input_term + Σ_modules Σ bias_term = f_y(x),  input_term = ∇x f_y ⊙ x,
+        bias_term = ∂f_y/∂o ⊙ b.
+
+    ``J z`` is one ``jax.jvp`` per module. Non-linear operations outside modules (e.g. a plain
+    ``jax.nn.softplus`` call) would break completeness: gradjax's models wrap activations in
+    :class:`gradjax.models.Activation` for that reason.
+
+    Args:
+      apply_fn: Flax ``apply(params, x) -> (B, classes)``, examples independent.
+      params: its variables (``{"params": ...}``).
+      x: ``(B, H, W, C)`` inputs; y: ``(B,)`` classes explained.
+
+    Returns:
+      ``(input_term, bias_terms)``: ``∇x f_y ⊙ x`` of the shape of ``x``, and
+      ``{module path: (B, ..., channels) term}``.
+    """
+    leaves = _leaf_outputs(apply_fn, params, x)
+    zeros = {path: jnp.zeros(s.shape, s.dtype) for path, s in leaves.items()}
 
     def summed(inputs, perturbations):
-        return jnp.sum(select_logits(perturbed_logits(inputs, perturbations), y))
+        biases = {}
 
-    grad_x, grad_z = jax.grad(summed, argnums=(0, 1))(x, zeros)
-    bias_terms = {path: g * _lookup(weights, path)["bias"] for path, g in grad_z.items()}
+        def interceptor(next_fun, args, kwargs, context):
+            path = context.module.path
+            if context.method_name != "__call__" or path not in perturbations:
+                return next_fun(*args, **kwargs)
+            z = args[0]
+            out, linear = jax.jvp(lambda a: next_fun(a, *args[1:], **kwargs), (z,), (z,))
+            biases[path] = out - linear
+            return out + perturbations[path]
+
+        with nn.intercept_methods(interceptor):
+            logits = apply_fn(params, inputs)
+        return jnp.sum(select_logits(logits, y)), biases
+
+    (grad_x, grad_z), biases = jax.grad(summed, argnums=(0, 1), has_aux=True)(x, zeros)
+    bias_terms = {path: grad_z[path] * jax.lax.stop_gradient(biases[path]) for path in leaves}
     return grad_x * x, bias_terms
 
 
@@ -166,8 +166,8 @@ def _normalised_map(term: jax.Array, size: tuple[int, int]) -> jax.Array:
 
 
 def fullgrad(apply_fn: Callable, params, x: jax.Array, y: jax.Array) -> jax.Array:
-    """FullGrad saliency ``(B, H, W)``: the normalised input term plus every convolutional
-    bias term (dense layers carry no spatial information and are left out, as in FullGrad)."""
+    """FullGrad saliency ``(B, H, W)``: the normalised input term plus every spatial bias term
+    (dense layers carry no spatial information and are left out, as in FullGrad)."""
     input_term, bias_terms = fullgrad_terms(apply_fn, params, x, y)
     size = x.shape[1:3]
     total = _normalised_map(input_term, size)
@@ -182,6 +182,52 @@ def pixel_relevance(saliency: jax.Array) -> jax.Array:
     return jnp.sum(jnp.abs(saliency), axis=-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class SaliencyOptions:
+    """Constants of the methods: SmoothGrad's samples and noise (input units, pixels in
+    [0, 1]), Integrated Gradients' steps, and which class FullGrad explains (``"predicted"``
+    as the reference implementation does, or ``"label"``)."""
+
+    smoothgrad_samples: int = 16
+    smoothgrad_noise: float = 0.15
+    ig_steps: int = 32
+    fullgrad_class: str = "predicted"
+
+
+def _with_logits(method):
+    """Lifts ``method(logits_fn, x, y, key, options) -> (B, H, W, C)`` to the registry's
+    signature, reduced to per-pixel relevance."""
+
+    def saliency(apply_fn, params, x, y, key, options):
+        return pixel_relevance(method(functools.partial(apply_fn, params), x, y, key, options))
+
+    return saliency
+
+
+def _fullgrad(apply_fn, params, x, y, key, options):
+    del key
+    check_choice(options.fullgrad_class, "FullGrad class", ("predicted", "label"))
+    if options.fullgrad_class == "predicted":
+        y = jnp.argmax(apply_fn(params, x), axis=-1).astype(y.dtype)
+    return fullgrad(apply_fn, params, x, y)
+
+
+SALIENCY_METHODS: dict[str, Callable] = {
+    "logit-gradient": _with_logits(lambda f, x, y, k, o: logit_gradients(f, x, y)),
+    "loss-gradient": _with_logits(lambda f, x, y, k, o: loss_gradients(f, x, y)),
+    "gradient-x-input": _with_logits(lambda f, x, y, k, o: gradient_x_input(f, x, y)),
+    "smoothgrad": _with_logits(
+        lambda f, x, y, k, o: smoothgrad(
+            f, x, y, k, num_samples=o.smoothgrad_samples, noise=o.smoothgrad_noise
+        )
+    ),
+    "integrated-gradients": _with_logits(
+        lambda f, x, y, k, o: integrated_gradients(f, x, y, steps=o.ig_steps)
+    ),
+    "fullgrad": _fullgrad,
+}
+
+
 def compute_saliency(
     method: str,
     apply_fn: Callable,
@@ -189,38 +235,22 @@ def compute_saliency(
     x: jax.Array,
     y: jax.Array,
     key: jax.Array,
-    *,
-    smoothgrad_samples: int = 16,
-    ig_steps: int = 32,
+    options: SaliencyOptions = SaliencyOptions(),
 ) -> jax.Array:
-    """Per-pixel relevance ``(B, H, W)`` of method ``method`` (one of :data:`SALIENCY_METHODS`).
+    """Per-pixel relevance ``(B, H, W)`` of ``method`` (one of :data:`SALIENCY_METHODS`).
 
-    ``key`` is used by SmoothGrad only; ``smoothgrad_samples`` and ``ig_steps`` set the
-    gradients SmoothGrad averages and the steps of Integrated Gradients. Labels ``y`` are the
-    classes explained (usually the true ones).
+    Every method is ``(apply_fn, params, x, y, key, options) -> (B, H, W)``; adding one is one
+    function and one line in the registry. ``y`` holds the classes explained (the true ones
+    for the gradient methods; FullGrad follows ``options.fullgrad_class``); ``key`` is used by
+    SmoothGrad only.
     """
     check_choice(method, "saliency method", SALIENCY_METHODS)
-    if method == "fullgrad":
-        return fullgrad(apply_fn, params, x, y)
-
-    def logits_fn(z):
-        return apply_fn(params, z)
-
-    if method == "logit-gradient":
-        raw = logit_gradients(logits_fn, x, y)
-    elif method == "loss-gradient":
-        raw = loss_gradients(logits_fn, x, y)
-    elif method == "gradient-x-input":
-        raw = gradient_x_input(logits_fn, x, y)
-    elif method == "smoothgrad":
-        raw = smoothgrad(logits_fn, x, y, key, num_samples=smoothgrad_samples)
-    else:
-        raw = integrated_gradients(logits_fn, x, y, steps=ig_steps)
-    return pixel_relevance(raw)
+    return SALIENCY_METHODS[method](apply_fn, params, x, y, key, options)
 
 
 __all__ = [
     "SALIENCY_METHODS",
+    "SaliencyOptions",
     "compute_saliency",
     "fullgrad",
     "fullgrad_terms",

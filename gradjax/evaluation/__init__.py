@@ -1,28 +1,27 @@
-"""The paper's measurements, one module each: density ratios, sampling, GAN-test, pixel
-perturbation, fooling; :mod:`~gradjax.evaluation.runner` runs them on trained checkpoints and
-:mod:`~gradjax.evaluation.report` writes the report."""
+"""Evaluation: the paper's measurements as pure functions (density.py, sampling.py,
+perturbation.py, fooling.py, stats.py), the registry of measurements that run them on trained
+checkpoints (:mod:`~gradjax.evaluation.measurements`), :func:`evaluate_runs`, and the report."""
 
-from gradjax.evaluation.density import density_ratio_curve, density_ratios
+from gradjax.evaluation.density import density_ratios
 from gradjax.evaluation.fooling import (
     corner_mask,
     energy_inside,
     fooling_objective,
+    normalised_saliency,
     shift_logits,
     tempered_loss_gradients,
 )
-from gradjax.evaluation.gantest import gan_test_accuracy
 from gradjax.evaluation.perturbation import perturb, perturbation_correct, relevance_ranks
 from gradjax.evaluation.sampling import gradient_ascent, noisy_start
 
 __all__ = [
     "corner_mask",
-    "density_ratio_curve",
     "density_ratios",
     "energy_inside",
     "fooling_objective",
-    "gan_test_accuracy",
     "gradient_ascent",
     "noisy_start",
+    "normalised_saliency",
     "perturb",
     "perturbation_correct",
     "relevance_ranks",

@@ -7,8 +7,6 @@ noisy images *less* likely than clean ones, increasingly so as the noise grows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,38 +48,6 @@ def density_ratios(
     return jax.lax.map(at, sigmas)
 
 
-def density_ratio_curve(
-    ratio_fn: Callable[[jax.Array, jax.Array, jax.Array], jax.Array],
-    batches: Iterable[tuple[np.ndarray, np.ndarray]],
-    key: jax.Array,
-) -> dict[str, np.ndarray]:
-    """Mean, standard deviation and quartiles over a dataset of per-example density ratios.
-
-    Args:
-      ratio_fn: ``(x, y, key) -> (S, B)``, e.g. a jitted :func:`density_ratios` with the model
-        and σ grid bound.
-      batches: ``(x, y)`` batches of the dataset.
-      key: folded with the batch index for each batch.
-
-    Returns:
-      ``{"mean", "std", "q25", "median", "q75"}``, each ``(S,)``.
-    """
-    parts = [
-        np.asarray(ratio_fn(x, y, jax.random.fold_in(key, i))) for i, (x, y) in enumerate(batches)
-    ]
-    if not parts:
-        raise ValueError("density_ratio_curve got no batches.")
-    ratios = np.concatenate(parts, axis=1)
-    q25, median, q75 = np.percentile(ratios, [25, 50, 75], axis=1)
-    return {
-        "mean": ratios.mean(1),
-        "std": ratios.std(1),
-        "q25": q25,
-        "median": median,
-        "q75": q75,
-    }
-
-
 def check_sigmas(sigmas) -> np.ndarray:
     """Validates a noise grid: a non-empty 1-D sequence of finite values ≥ 0."""
     sigmas = np.asarray(sigmas, np.float32)
@@ -90,4 +56,4 @@ def check_sigmas(sigmas) -> np.ndarray:
     return sigmas
 
 
-__all__ = ["check_sigmas", "density_ratio_curve", "density_ratios"]
+__all__ = ["check_sigmas", "density_ratios"]

@@ -4,8 +4,9 @@
 (a) :func:`shift_logits`: adding any ``g(x)`` to all logits leaves softmax, loss and accuracy
 unchanged, and adds ``∇g`` to every logit-gradient.
 
-(b) :func:`fooling_objective`: fine-tune a trained model so that its normalised
-``|∇x f_y|`` matches an arbitrary mask ``m`` (a top-left square), ``CE + w·mean‖s − m‖²``.
+(b) :func:`fooling_objective`: fine-tune a trained model so that its saliency
+``s = |∇x f_y| / 1ᵀ|∇x f_y|`` (L1-normalised, thesis eq. 5.7) matches an arbitrary mask ``m``
+(a top-left square) normalised the same way, ``CE + w·Σ_pixels (s − m/1ᵀm)²``.
 Logit-gradients follow the mask; loss-gradients, which are shift-invariant, follow it less; at a
 high softmax temperature ``T`` the loss-gradient ``∇x CE(f/T)`` is ``≈ (mean_i ∇f_i − ∇f_y)/T``
 and the shared shift cancels.
@@ -36,9 +37,10 @@ def corner_mask(height: int, width: int, size: int = 15) -> jax.Array:
 
 
 def normalised_saliency(grads: jax.Array) -> jax.Array:
-    """``(B, H, W, C) -> (B, H, W)``: ``Σ_c |g|`` divided by its per-example maximum."""
+    """``(B, H, W, C) -> (B, H, W)``: ``Σ_c |g|`` divided by its per-example sum (thesis
+    eq. 5.7), so each map sums to 1."""
     a = pixel_relevance(grads)
-    return a / jnp.maximum(jnp.max(a, axis=(1, 2), keepdims=True), 1e-12)
+    return a / jnp.maximum(jnp.sum(a, axis=(1, 2), keepdims=True), 1e-30)
 
 
 def energy_inside(grads: jax.Array, mask: jax.Array) -> jax.Array:
@@ -55,41 +57,27 @@ def tempered_loss_gradients(
 
 
 def fooling_objective(apply_fn: Callable, mask: jax.Array, weight: float) -> Callable:
-    """``loss_fn(params, (x, y)) -> (loss, metrics)`` = ``CE + weight·mean_b mean_px (s − m)²``
-    with ``s`` the :func:`normalised_saliency` of the logit-gradients."""
+    """``loss_fn(params, (x, y), key) -> (loss, metrics)`` (the objectives' signature, so the
+    fine-tune runs on the train step of :mod:`gradjax.steps`):
+    ``CE + weight·mean_b Σ_px (s − m/1ᵀm)²``, ``s`` the :func:`normalised_saliency` of the
+    logit-gradients. ``mismatch`` is reported per pixel, comparable across image sizes."""
+    target = mask / jnp.sum(mask)
 
-    def loss_fn(params, batch):
+    def loss_fn(params, batch, key):
+        del key
         x, y = batch
         logits, grads = logit_values_and_gradients(lambda z: apply_fn(params, z), x, y)
         ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
-        mismatch = jnp.mean((normalised_saliency(grads) - mask) ** 2)
-        return ce + weight * mismatch, {"ce": ce, "mask_mismatch": mismatch}
+        mismatch = jnp.mean(jnp.sum((normalised_saliency(grads) - target) ** 2, axis=(1, 2)))
+        loss = ce + weight * mismatch
+        return loss, {"loss": loss, "ce": ce, "mask_mismatch": mismatch}
 
     return loss_fn
-
-
-def fine_tune(loss_fn: Callable, params, batches, *, learning_rate: float = 1e-3):
-    """Adam on ``loss_fn`` over ``batches``; returns ``(params, [metrics per step])``."""
-    tx = optax.adam(learning_rate)
-
-    @jax.jit
-    def step(params, opt_state, batch):
-        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, metrics
-
-    opt_state = tx.init(params)
-    history = []
-    for batch in batches:
-        params, opt_state, metrics = step(params, opt_state, batch)
-        history.append({k: float(v) for k, v in metrics.items()})
-    return params, history
 
 
 __all__ = [
     "corner_mask",
     "energy_inside",
-    "fine_tune",
     "fooling_objective",
     "normalised_saliency",
     "shift_logits",

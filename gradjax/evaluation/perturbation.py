@@ -1,4 +1,4 @@
-"""The discriminative pixel-perturbation test (Srinivas & Fleuret, 2021, §6, Fig. 3).
+"""The discriminative pixel-perturbation test (Srinivas & Fleuret, 2021, §5.2.1, Fig. 3).
 
 Pixels are ranked by a saliency map; the least relevant fraction is replaced by the image's
 mean colour and the classifier's accuracy measured. Saliency that finds the pixels a classifier
@@ -48,7 +48,8 @@ def perturbation_correct(
     *,
     most_relevant_first: bool = False,
 ) -> jax.Array:
-    """Number of correctly classified perturbed images at each fraction: ``(F,)`` int32.
+    """Whether each perturbed image is classified correctly at each fraction: ``(F, B)`` bool
+    (per example, so models tested on the same images can be compared pairwise).
 
     Args:
       logits_fn: the classifier that is tested (its own or a fixed baseline model).
@@ -60,7 +61,7 @@ def perturbation_correct(
 
     def at(fraction):
         logits = logits_fn(perturb(x, ranks, fraction))
-        return jnp.sum(jnp.argmax(logits, -1) == y)
+        return jnp.argmax(logits, -1) == y
 
     return jax.lax.map(at, jnp.asarray(fractions, x.dtype))
 

@@ -1,6 +1,7 @@
 """Sampling from the implicit density ``p(x | y) ∝ exp f_y(x)`` by gradient ascent on ``f_y``
-(activity maximisation, Srinivas & Fleuret, 2021, Fig. 2; "denoising" from noisy data, thesis
-§5.10), with optional Langevin noise.
+(activity maximisation: arXiv v1 §4.2.1, ``x ← clamp(x + α∇x f_y(x), 0, 1)``; "denoising" from
+test images with N(0, 0.1²) noise, arXiv v1 Fig. 5 and thesis Fig. 5.8), with the thesis's
+Langevin variant (§5.10) as an option.
 
 A model whose logit-gradients are the score of a density aligned with the data should produce
 recognisable class samples; one whose gradients are unrelated to the data produces noise.
@@ -22,7 +23,7 @@ def gradient_ascent(
     *,
     steps: int = 100,
     step_size: float = 0.01,
-    normalize: bool = True,
+    normalize: bool = False,
     langevin_scale: float = 0.0,
     key: jax.Array | None = None,
     clip: tuple[float, float] | None = (0.0, 1.0),
@@ -34,9 +35,9 @@ def gradient_ascent(
       x0: ``(B, *event)`` start (uniform noise, or noisy data for denoising).
       y: ``(B,)`` classes to sample.
       steps, step_size: number and size α of the updates.
-      normalize: ``d = ∇f_y / rms(∇f_y)`` per example, so α is a per-pixel step in input units
-        and models whose gradients differ in scale are compared at equal step lengths;
-        ``False``: ``d = ∇f_y`` (plain gradient ascent / Langevin dynamics).
+      normalize: ``False`` (the paper's): ``d = ∇f_y``, plain gradient ascent / Langevin
+        dynamics; ``True``: ``d = ∇f_y / rms(∇f_y)`` per example, so α is a per-pixel step in
+        input units and models whose gradients differ in scale take equal step lengths.
       langevin_scale: ``s``; 0 is noise-free ascent, 1 with ``normalize=False`` is the
         unadjusted Langevin algorithm for ``exp f_y``.
       key: PRNG key, needed when ``langevin_scale > 0``.

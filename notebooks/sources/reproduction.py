@@ -3,7 +3,8 @@
 #
 # This notebook reads only the committed evaluation results, `results/<preset>/metrics.json`
 # (written by `python -m gradjax.reproduce <preset>`), and shows them beside the paper's
-# numbers. It trains nothing. The paper's runs are ResNet-18 on CIFAR-100; ours are smaller
+# numbers, with the 95% intervals the evaluation computed. It trains nothing. The paper's runs
+# are ResNet-18 on CIFAR-100; ours are smaller
 # (see REPRODUCTION.md for the configurations), so only the *ordering* of the objectives is
 # comparable, not the values.
 
@@ -26,6 +27,8 @@ studies = {
     path.parent.name: json.loads(path.read_text())
     for path in sorted(RESULTS.glob("*/metrics.json"))
 }
+# Each study's measurements, keyed by name (see gradjax.evaluation.measurements).
+measured = {name: metrics["measurements"] for name, metrics in studies.items()}
 print("studies:", ", ".join(studies) or "none committed")
 
 # %% [markdown]
@@ -33,10 +36,15 @@ print("studies:", ", ".join(studies) or "none committed")
 
 
 # %%
+def pct(record):
+    """A proportion with its 95% interval, in percent."""
+    return f"{100 * record['value']:.2f} [{100 * record['low']:.2f}, {100 * record['high']:.2f}]"
+
+
 def table(name, metrics):
     rows = [
-        "| objective | paper accuracy | paper GAN-test | our accuracy | our GAN-test "
-        "(from noise) | our GAN-test (denoised) |",
+        "| objective | paper accuracy | paper GAN-test | our accuracy [95% CI] | our GAN-test "
+        "(from noise) [95% CI] | our GAN-test (denoised) |",
         "|---|---|---|---|---|---|",
     ]
     for i, objective in enumerate(OBJECTIVES):
@@ -46,18 +54,23 @@ def table(name, metrics):
                 "| not run | | |"
             )
             continue
-        acc = 100 * metrics["accuracy"][objective]["accuracy"]
-        gan = metrics.get("gan_test", {}).get(objective, {})
-        generated, denoised = (100 * gan.get(k, np.nan) for k in ("generated", "denoised"))
+        m = metrics["measurements"]
+        acc = m["accuracy"]["runs"][objective]
+        gan = m.get("gan-test", {}).get("runs", {}).get(objective, {})
+        cells = [pct(acc)] + [pct(gan[k]) if k in gan else "–" for k in ("generated", "denoised")]
         rows.append(
-            f"| {objective} | {PAPER['test accuracy'][i]} | {PAPER['GAN-test'][i]} | {acc:.2f} "
-            f"| {generated:.2f} | {denoised:.2f} |"
+            f"| {objective} | {PAPER['test accuracy'][i]} | {PAPER['GAN-test'][i]} | "
+            + " | ".join(cells)
+            + " |"
         )
-    classifier = metrics.get("gan_test", {}).get("classifier_test_accuracy")
+    classifier = metrics["measurements"].get("gan-test", {}).get("classifier")
     note = (
         ""
         if classifier is None
-        else (f"\n\nGAN-test classifier accuracy on real test images: {100 * classifier:.2f}%.")
+        else (
+            f"\n\nGAN-test classifier ({classifier['model']}) on real test images: "
+            f"{pct(classifier['test_accuracy'])}%."
+        )
     )
     return f"### {name} ({metrics['dataset']})\n\n" + "\n".join(rows) + note
 
@@ -73,11 +86,13 @@ for name, metrics in studies.items():
 
 # %%
 fig, axes = plt.subplots(1, len(studies), figsize=(5 * len(studies), 3.6), squeeze=False)
-for ax, (name, metrics) in zip(axes[0], studies.items(), strict=True):
-    for run, curve in metrics["density"].items():
-        sigmas = np.array(curve["sigmas"])
-        keep = sigmas > 0
-        ax.plot(sigmas[keep], np.array(curve["mean"])[keep], marker="o", ms=3, label=run)
+for ax, (name, m) in zip(axes[0], measured.items(), strict=True):
+    sigmas = np.array(m["density"]["sigmas"])
+    keep = sigmas > 0
+    for run, curve in m["density"]["runs"].items():
+        mean, low, high = (np.array(curve[k])[keep] for k in ("value", "low", "high"))
+        (line,) = ax.plot(sigmas[keep], mean, marker="o", ms=3, label=run)
+        ax.fill_between(sigmas[keep], low, high, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
     ax.set_xlabel("σ")
     ax.set_ylabel("mean f_y(x+η) − f_y(x)")
@@ -96,16 +111,23 @@ plt.show()
 # does not need.
 
 # %%
-for name, metrics in studies.items():
-    p = metrics["perturbation"]
+for name, m in measured.items():
+    p = m["perturbation"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for run, methods in p["own"].items():
-        left.plot(p["fractions"], methods["logit-gradient"], marker="o", ms=3, label=run)
+        curve = methods["logit-gradient"]
+        (line,) = left.plot(p["fractions"], curve["accuracy"], marker="o", ms=3, label=run)
+        left.fill_between(
+            p["fractions"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2
+        )
     for run, curve in p["by_reference"].items():
-        right.plot(p["fractions"], curve, marker="o", ms=3, label=run)
-    right.plot(p["fractions"], p["random_order"], "k--", label="random order")
+        (line,) = right.plot(p["fractions"], curve["accuracy"], marker="o", ms=3, label=run)
+        right.fill_between(
+            p["fractions"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2
+        )
+    right.plot(p["fractions"], p["random_order"]["accuracy"], "k--", label="random order")
     left.set_title(f"{name}: own model")
-    right.set_title(f"{name}: fixed model {p['reference_model']!r}")
+    right.set_title(f"{name}: fixed model {p['reference']!r}")
     for ax in (left, right):
         ax.set_xlabel("fraction of pixels removed")
         ax.set_ylabel("accuracy")

@@ -1,0 +1,157 @@
+"""What every measurement receives: the trained runs, the data, shared settings and the results
+of the measurements it declared it needs; and what every measurement returns (:class:`Result`).
+
+A measurement is ``measure(ctx: EvalContext, settings) -> Result`` (see
+:mod:`gradjax.evaluation.measurements`). Runs are loaded once, through :class:`RunDir`, and all
+models are measured on the same test images with the same noise, so differences between them
+are paired.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gradjax.data import Dataset, draw_examples, load_dataset
+from gradjax.rundir import RunDir
+from gradjax.training import model_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Common:
+    """Settings shared by the measurements (ours; the paper does not fix them)."""
+
+    seed: int = 0
+    # Test images for the per-image measurements (density, perturbation, fooling); None: all.
+    num_examples: int | None = None
+    batch_size: int = 250
+    # Figures that show dataset images (denoised samples, maps beside inputs). Off for data that
+    # must not be redistributed (CIFAR): the numbers are still measured.
+    dataset_figures: bool = True
+
+
+@dataclasses.dataclass
+class Run:
+    """A trained model: its name, run directory, config, parameters and ``apply_fn``."""
+
+    name: str
+    rundir: RunDir
+    params: dict
+    apply_fn: Callable
+
+    @property
+    def config(self):
+        return self.rundir.config
+
+    def logits_fn(self, params=None) -> Callable[[jax.Array], jax.Array]:
+        """``x -> (B, C)`` logits with ``params`` (default: the trained ones)."""
+        return functools.partial(self.apply_fn, self.params if params is None else params)
+
+
+@dataclasses.dataclass
+class Result:
+    """``metrics``: JSON-serialisable numbers; ``figures``: PNGs written; ``artifacts``: arrays
+    for the measurements that need this one (not saved)."""
+
+    metrics: dict
+    figures: list[Path] = dataclasses.field(default_factory=list)
+    artifacts: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class EvalContext:
+    runs: list[Run]
+    dataset: Dataset
+    common: Common
+    out: Path
+    progress: bool = True
+    classifier: Run | None = None
+    results: dict[str, Result] = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property
+    def test_examples(self) -> tuple[jax.Array, jax.Array]:
+        """``common.num_examples`` test images drawn by the seed (all of them for ``None``):
+        ``(x (N, H, W, C) float32 in [0, 1], y (N,) int32)``."""
+        count = self.common.num_examples or len(self.dataset.test_images)
+        x, y = draw_examples(
+            self.dataset.test_images, self.dataset.test_labels, count, self.common.seed
+        )
+        return jnp.asarray(x), jnp.asarray(y)
+
+    def batches(self, x, y, size: int | None = None):
+        """``(x, y)`` slices of ``size`` (default ``common.batch_size``)."""
+        size = size or self.common.batch_size
+        for start in range(0, len(x), size):
+            yield x[start : start + size], y[start : start + size]
+
+    @property
+    def key(self) -> jax.Array:
+        return jax.random.key(self.common.seed)
+
+    @property
+    def reference(self) -> Run:
+        """The fixed model of the paper's protocol (b): the first baseline run, else the first."""
+        return next((r for r in self.runs if r.config.objective.name == "baseline"), self.runs[0])
+
+
+def load_run(name: str, directory: RunDir | str | Path, dataset: Dataset | None = None) -> Run:
+    """Restores the latest checkpoint of a run directory; checks it fits ``dataset``.
+
+    Raises:
+      FileNotFoundError: not a run directory. CheckpointError: no or a damaged checkpoint.
+      ValueError: its parameters do not fit ``dataset``'s image shape or classes.
+    """
+    rundir = directory if isinstance(directory, RunDir) else RunDir(directory)
+    config = rundir.config
+    if dataset is None:
+        dataset = load_dataset(config.data.dataset, config.data.data_dir)
+    model = model_of(config, dataset.num_classes)
+    expected = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, *dataset.image_shape)))
+    params = rundir.restore_params()
+    same = jax.tree.structure(expected) == jax.tree.structure(params) and all(
+        a.shape == b.shape
+        for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(params), strict=True)
+    )
+    if not same:
+        raise ValueError(
+            f"run {name!r} ({str(rundir.path)!r}) does not fit the evaluation data "
+            f"{dataset.name!r} ({'×'.join(map(str, dataset.image_shape))}, "
+            f"{dataset.num_classes} classes): its parameters have other shapes."
+        )
+    return Run(name, rundir, params, model.apply)
+
+
+def dataset_of(rundirs: dict[str, RunDir]) -> Dataset:
+    """The one dataset all runs were trained on; a clear error when they differ."""
+    sources = {name: (r.config.data.dataset, r.config.data.data_dir) for name, r in rundirs.items()}
+    if len(set(sources.values())) > 1:
+        listing = ", ".join(f"{n}: {d}" + (f" ({p})" if p else "") for n, (d, p) in sources.items())
+        raise ValueError(f"the runs were trained on different datasets: {listing}.")
+    return load_dataset(*next(iter(sources.values())))
+
+
+def per_run(ctx: EvalContext, fn) -> dict:
+    """``{run.name: fn(run)}`` over the runs."""
+    return {run.name: fn(run) for run in ctx.runs}
+
+
+def as_numpy(tree):
+    return jax.tree.map(np.asarray, tree)
+
+
+__all__ = [
+    "Common",
+    "EvalContext",
+    "Result",
+    "Run",
+    "as_numpy",
+    "dataset_of",
+    "load_run",
+    "per_run",
+]

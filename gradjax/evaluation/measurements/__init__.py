@@ -1,0 +1,52 @@
+"""The registry of measurements: ``MEASUREMENTS[name]`` is a :class:`Measurement`.
+
+Every measurement is one module here with a frozen ``Settings`` dataclass, a
+``measure(ctx, settings) -> Result`` and a ``report(metrics) -> markdown lines``; it declares
+the measurements whose results it reads (``needs``) and whether it needs the independent
+classifier. Adding one is one module and one line below; :func:`evaluate_runs` runs them in
+this order, after their dependencies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from gradjax.evaluation.measurements import (
+    accuracy,
+    density,
+    density_epochs,
+    fooling,
+    gan_test,
+    perturbation,
+    saliency_maps,
+    samples,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    measure: Callable
+    settings: type
+    report: Callable[[dict], list[str]]
+    title: str
+    needs: tuple[str, ...] = ()
+    needs_classifier: bool = False
+
+
+def _entry(module, title: str, **kwargs) -> Measurement:
+    return Measurement(module.measure, module.Settings, module.report, title, **kwargs)
+
+
+MEASUREMENTS: dict[str, Measurement] = {
+    "accuracy": _entry(accuracy, "Test accuracy (cf. the paper's Table 1)"),
+    "density": _entry(density, "Density ratios (Fig. 1)"),
+    "density-epochs": _entry(density_epochs, "Density ratio over training"),
+    "samples": _entry(samples, "Samples by gradient ascent (Fig. 2)"),
+    "gan-test": _entry(gan_test, "GAN-test", needs=("samples",), needs_classifier=True),
+    "perturbation": _entry(perturbation, "Pixel perturbation (Fig. 3)"),
+    "saliency-maps": _entry(saliency_maps, "Saliency maps"),
+    "fooling": _entry(fooling, "Fooling"),
+}
+
+__all__ = ["MEASUREMENTS", "Measurement"]

@@ -1,0 +1,193 @@
+"""Logit-gradients can be changed without changing the classifier (§2, App. A; thesis §5.7.2):
+(a) add ``g(x) = s·⟨pattern, x⟩`` to all logits of the reference model: accuracy and loss stay,
+logit-gradients become the pattern; (b) fine-tune the reference model so that its L1-normalised
+|logit-gradient| matches a top-left square (thesis eq. 5.7), and measure the fraction of gradient
+energy inside the square for logit-, loss- and high-temperature loss-gradients. The paper's
+claims: loss-gradients resist such fooling, and a high temperature exposes them to it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax.training.train_state import TrainState
+from tqdm.auto import tqdm
+
+from gradjax.data import to_float
+from gradjax.evaluation import figures
+from gradjax.evaluation.context import EvalContext, Result
+from gradjax.evaluation.fooling import (
+    corner_mask,
+    energy_inside,
+    fooling_objective,
+    shift_logits,
+    tempered_loss_gradients,
+)
+from gradjax.gradients import logit_gradients, loss_gradients
+from gradjax.saliency import pixel_relevance
+from gradjax.steps import (
+    compile_train_step,
+    data_mesh,
+    make_train_step,
+    place_state,
+    shard_batch,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    num_examples: int = 500  # test images (the first of the shared draw)
+    shift_scale: float = 100.0
+    steps: int = 100
+    batch_size: int = 128
+    weight: float = 10.0
+    lr: float = 1e-3
+    temperature: float = 1e3
+    shown_examples: int = 8
+
+
+def _mean_over_batches(ctx, fn, x, y) -> float:
+    return float(np.mean(np.concatenate([np.asarray(fn(xb, yb)) for xb, yb in ctx.batches(x, y)])))
+
+
+def measure(ctx: EvalContext, settings: Settings) -> Result:
+    ref = ctx.reference
+    x, y = (a[: settings.num_examples] for a in ctx.test_examples)
+    height, width, _ = ctx.dataset.image_shape
+    mask = corner_mask(height, width)
+    logits_fn = ref.logits_fn()
+
+    # (a) A stripe pattern: every logit-gradient gains scale·pattern.
+    rows = jnp.arange(height)[:, None] + jnp.arange(width)[None, :]
+    pattern = jnp.broadcast_to(
+        (jnp.sin(rows * 0.8) > 0).astype(jnp.float32)[..., None], x.shape[1:]
+    )
+    shifted = shift_logits(
+        logits_fn, lambda z: settings.shift_scale * jnp.sum(z * pattern, (1, 2, 3))
+    )
+
+    def summary(fn):
+        def per_example(xb, yb):
+            logits = fn(xb)
+            grads = logit_gradients(fn, xb, yb).reshape(len(xb), -1)
+            flat = pattern.reshape(-1)
+            cosine = grads @ flat / (jnp.linalg.norm(grads, axis=1) * jnp.linalg.norm(flat))
+            return jnp.stack(
+                [
+                    jnp.argmax(logits, -1) == yb,
+                    optax.softmax_cross_entropy_with_integer_labels(logits, yb),
+                    cosine,
+                    jnp.linalg.norm(loss_gradients(fn, xb, yb).reshape(len(xb), -1), axis=1),
+                ],
+                axis=1,
+            )
+
+        values = np.concatenate([np.asarray(per_example(xb, yb)) for xb, yb in ctx.batches(x, y)])
+        keys = ("accuracy", "ce", "logit_gradient_cosine_to_pattern", "loss_gradient_norm")
+        return dict(zip(keys, values.mean(0).tolist(), strict=True))
+
+    shift = {"original": summary(logits_fn), "shifted": summary(shifted)}
+
+    # (b) Fine-tune with the train step of gradjax.steps (Adam; the objective of fooling.py).
+    def energies(fn):
+        kinds = {
+            "logit_gradient": lambda xb, yb: energy_inside(logit_gradients(fn, xb, yb), mask),
+            "loss_gradient": lambda xb, yb: energy_inside(loss_gradients(fn, xb, yb), mask),
+            f"loss_gradient_T{settings.temperature:g}": lambda xb, yb: energy_inside(
+                tempered_loss_gradients(fn, xb, yb, settings.temperature), mask
+            ),
+            "accuracy": lambda xb, yb: jnp.argmax(fn(xb), -1) == yb,
+        }
+        return {k: _mean_over_batches(ctx, jax.jit(f), x, y) for k, f in kinds.items()}
+
+    mesh = data_mesh()
+    # The train step donates its state: start from a copy, the reference model stays intact.
+    params = jax.tree.map(jnp.copy, ref.params)
+    state = TrainState.create(apply_fn=ref.apply_fn, params=params, tx=optax.adam(settings.lr))
+    state = place_state(state, mesh)
+    step = compile_train_step(
+        make_train_step(fooling_objective(ref.apply_fn, mask, settings.weight), ctx.common.seed),
+        mesh,
+    )
+    rng = np.random.default_rng(ctx.common.seed)
+    train_x, train_y = ctx.dataset.train_images, ctx.dataset.train_labels
+    batch = min(settings.batch_size, len(train_x))
+    metrics = {}
+    for _ in tqdm(range(settings.steps), desc="fooling", leave=False, disable=not ctx.progress):
+        pick = rng.choice(len(train_x), batch, replace=False)
+        state, metrics = step(state, shard_batch((to_float(train_x[pick]), train_y[pick]), mesh))
+    fooled_fn = ref.logits_fn(state.params)
+    fine_tune = {
+        "model": ref.name,
+        "mask_fraction_of_pixels": float(mask.mean()),
+        "before": energies(logits_fn),
+        "after": energies(fooled_fn),
+        "final_mask_mismatch": float(metrics["mask_mismatch"]),
+    }
+    result = Result({"num_examples": int(len(x)), "shift": shift, "fine_tune": fine_tune})
+    if not ctx.common.dataset_figures:
+        return result
+    sx, sy = x[: settings.shown_examples], y[: settings.shown_examples]
+
+    def maps(grads):
+        return np.asarray(pixel_relevance(grads))
+
+    result.figures = [
+        figures.maps_beside_images(
+            ctx.out / "fooling.png",
+            np.asarray(sx),
+            {
+                "mask": np.broadcast_to(np.asarray(mask), (len(sx), height, width)),
+                "logit-grad": maps(logit_gradients(fooled_fn, sx, sy)),
+                "loss-grad": maps(loss_gradients(fooled_fn, sx, sy)),
+                f"loss-grad T={settings.temperature:g}": maps(
+                    tempered_loss_gradients(fooled_fn, sx, sy, settings.temperature)
+                ),
+            },
+            f"{ref.name} fine-tuned to put its logit-gradients in the mask",
+        ),
+        figures.maps_beside_images(
+            ctx.out / "shift_invariance.png",
+            np.asarray(sx),
+            {
+                "original": maps(logit_gradients(logits_fn, sx, sy)),
+                "+ g(x)": maps(logit_gradients(shifted, sx, sy)),
+            },
+            "Logit-gradients before and after adding g(x) to all logits",
+        ),
+    ]
+    return result
+
+
+def report(metrics: dict) -> list[str]:
+    shift, tune = metrics["shift"], metrics["fine_tune"]
+    lines = [
+        f"(a) Adding g(x) = s·⟨pattern, x⟩ to all logits of {tune['model']!r} "
+        f"({metrics['num_examples']} test images):",
+        "",
+        "| | accuracy (%) | CE | cosine(logit-gradient, pattern) | mean ‖∇x CE‖ |",
+        "|---|---|---|---|---|",
+    ]
+    for key, row in shift.items():
+        lines.append(
+            f"| {key} | {100 * row['accuracy']:.2f} | {row['ce']:.6f} "
+            f"| {row['logit_gradient_cosine_to_pattern']:.4f} | {row['loss_gradient_norm']:.6g} |"
+        )
+    energy_keys = [k for k in tune["before"] if k != "accuracy"]
+    lines += [
+        "",
+        f"(b) {tune['model']} fine-tuned so that its L1-normalised |logit-gradient| matches a "
+        f"top-left square covering {100 * tune['mask_fraction_of_pixels']:.1f}% of the pixels. "
+        "Fraction of gradient energy inside the square:",
+        "",
+        "| | " + " | ".join(energy_keys) + " | accuracy (%) |",
+        "|---" * (len(energy_keys) + 2) + "|",
+    ]
+    for when in ("before", "after"):
+        row = tune[when]
+        cells = " | ".join(f"{row[k]:.3f}" for k in energy_keys)
+        lines.append(f"| {when} | {cells} | {100 * row['accuracy']:.2f} |")
+    return lines

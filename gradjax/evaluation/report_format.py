@@ -1,0 +1,23 @@
+"""Markdown cells shared by the measurements' report sections: values with 95% intervals."""
+
+from __future__ import annotations
+
+from gradjax.evaluation.stats import verdict
+
+
+def interval(d: dict, *, scale: float = 1.0, digits: int = 3) -> str:
+    """``value [low, high]`` of a ``{"value", "low", "high"}`` record, times ``scale``."""
+    v, lo, hi = (scale * d[k] for k in ("value", "low", "high"))
+    return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def pct_interval(d: dict) -> str:
+    """A proportion in percent with its interval, two decimals."""
+    return f"{100 * d['value']:.2f} [{100 * d['low']:.2f}, {100 * d['high']:.2f}]"
+
+
+def verdict_cell(d: dict, *, higher: str = "higher", lower: str = "lower") -> str:
+    return verdict(d["low"], d["high"], higher=higher, lower=lower)
+
+
+__all__ = ["interval", "pct_interval", "verdict_cell"]

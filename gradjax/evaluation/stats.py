@@ -1,0 +1,123 @@
+"""95% intervals for the evaluation's numbers, and the verdict they support.
+
+* :func:`wilson_interval`: a proportion (accuracy, GAN-test) from ``k`` of ``n``.
+* :func:`mean_interval`: a mean of per-example values (density ratios), normal approximation.
+* :func:`paired_difference`: the difference of two statistics measured on the *same* examples
+  (two models on the same test images), by a paired bootstrap over examples.
+* :func:`mcnemar_p`: exact McNemar test for two classifiers' paired correctness.
+
+Every function is NumPy in, floats out; seeds are explicit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (``(0, 1)`` when ``n = 0``)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion(correct: np.ndarray) -> dict[str, float]:
+    """``{"value", "low", "high", "n"}`` of a boolean array's mean, Wilson 95% interval."""
+    correct = np.asarray(correct, bool)
+    low, high = wilson_interval(int(correct.sum()), correct.size)
+    return {"value": float(correct.mean()), "low": low, "high": high, "n": int(correct.size)}
+
+
+def mean_interval(values: np.ndarray, z: float = Z95) -> dict[str, float]:
+    """``{"value", "low", "high", "n"}``: mean ± z·sd/√n over the last axis."""
+    values = np.asarray(values, np.float64)
+    n = values.shape[-1]
+    mean = values.mean(-1)
+    half = z * values.std(-1, ddof=1) / math.sqrt(n) if n > 1 else np.inf
+    return {"value": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def paired_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    statistic=np.mean,
+    num_resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """``statistic(a) − statistic(b)`` with a 95% paired-bootstrap percentile interval.
+
+    Args:
+      a, b: ``(..., N)`` per-example values of two models on the same ``N`` examples (the last
+        axis is resampled jointly, which keeps the pairing).
+      statistic: reduces the last axis, e.g. ``np.mean``.
+      num_resamples: bootstrap resamples.
+      seed: resampling seed.
+
+    Returns:
+      ``{"value", "low", "high", "n"}`` (arrays of the leading shape when ``a`` has more axes).
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need equal shapes, got {a.shape} and {b.shape}.")
+    n = a.shape[-1]
+    index = np.random.default_rng(seed).integers(0, n, (num_resamples, n))
+    diffs = statistic(a[..., index], axis=-1) - statistic(b[..., index], axis=-1)
+    low, high = np.percentile(diffs, [2.5, 97.5], axis=-2 if a.ndim > 1 else 0)
+    return {
+        "value": statistic(a, axis=-1) - statistic(b, axis=-1),
+        "low": low,
+        "high": high,
+        "n": n,
+    }
+
+
+def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
+    """Two-sided exact McNemar p-value: are the discordant pairs split evenly?"""
+    a, b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    k = min(only_a, only_b)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def verdict(low: float, high: float, *, higher: str = "higher", lower: str = "lower") -> str:
+    """``"no difference detected"`` when the interval covers 0, else which side it is on."""
+    if low <= 0 <= high:
+        return "no difference detected"
+    return higher if low > 0 else lower
+
+
+def to_json(tree):
+    """NumPy scalars and arrays in nested dicts/lists to plain Python for ``json.dumps``."""
+    if isinstance(tree, dict):
+        return {k: to_json(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [to_json(v) for v in tree]
+    if isinstance(tree, np.ndarray):
+        return tree.tolist()
+    if isinstance(tree, np.generic):
+        return tree.item()
+    return tree
+
+
+__all__ = [
+    "Z95",
+    "mcnemar_p",
+    "mean_interval",
+    "paired_difference",
+    "proportion",
+    "to_json",
+    "verdict",
+    "wilson_interval",
+]

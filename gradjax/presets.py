@@ -1,0 +1,132 @@
+"""The studies of ``python -m gradjax.reproduce``: shared data, model and optimiser settings for
+every objective, the independent GAN-test classifier (another architecture, another seed) and
+the evaluation's settings. Each preset's choices (model, width, epochs, subset) are ours, made to
+fit the machine, and listed in REPRODUCTION.md's deviations table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gradjax.config import (
+    DataConfig,
+    ModelConfig,
+    ObjectiveConfig,
+    OptimConfig,
+    RunConfig,
+    TrainConfig,
+)
+from gradjax.evaluation.context import Common
+from gradjax.evaluation.measurements import fooling, perturbation, samples
+from gradjax.objectives import OBJECTIVES
+from gradjax.saliency import SaliencyOptions
+
+GAN_TEST_RUN = "gan-test-classifier"
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    data: DataConfig
+    model: ModelConfig
+    optim: OptimConfig
+    epochs: int
+    classifier: ModelConfig
+    classifier_seed: int = 1
+    # {run name: objective}; default one run per registered objective at the paper's constants.
+    objectives: tuple[tuple[str, ObjectiveConfig], ...] | None = None
+    estimator: str = "taylor"
+    diagnostics: bool = True
+    needs_data_dir: bool = False
+    common: Common = Common()
+    settings: dict = dataclasses.field(default_factory=dict)
+    # Step cost of each objective relative to the baseline, for the ETA of runs not yet started
+    # (measured with benchmarks/step_cost.py; see REPRODUCTION.md).
+    cost_ratio: dict = dataclasses.field(default_factory=dict)
+
+    def run_configs(self, data_dir: str | None = None) -> dict[str, TrainConfig]:
+        """``{run name: TrainConfig}`` in training order: the baseline and the classifier first
+        (a budget cut short still leaves the comparison's reference), then the objectives."""
+        data = dataclasses.replace(self.data, data_dir=data_dir or self.data.data_dir)
+        # Keep every epoch's checkpoint: the evaluation follows the density ratio over epochs.
+        run = RunConfig(epochs=self.epochs, seed=0, log_every=20, keep_checkpoints=None)
+        objectives = self.objectives or tuple(
+            (name, ObjectiveConfig(name, estimator=self.estimator, diagnostics=self.diagnostics))
+            for name in OBJECTIVES
+        )
+        configs = {
+            name: TrainConfig(data=data, model=self.model, objective=o, optim=self.optim, run=run)
+            for name, o in objectives
+        }
+        classifier = TrainConfig(
+            data=data,
+            model=self.classifier,
+            objective=ObjectiveConfig("baseline", diagnostics=False),
+            optim=self.optim,
+            run=dataclasses.replace(run, seed=self.classifier_seed, keep_checkpoints=1),
+        )
+        first = {"baseline": configs.pop("baseline"), GAN_TEST_RUN: classifier}
+        return {**first, **configs}
+
+
+MNIST_SETTINGS = {
+    "perturbation": perturbation.Settings(
+        saliency=SaliencyOptions(smoothgrad_samples=8, ig_steps=16)
+    ),
+    "fooling": fooling.Settings(steps=50),
+    "samples": samples.Settings(samples_per_class=50),
+}
+
+
+def _sweep(lams, mus) -> tuple[tuple[str, ObjectiveConfig], ...]:
+    runs = [("baseline", ObjectiveConfig("baseline"))]
+    for lam in lams:
+        for mu in mus:
+            runs.append((f"sm-lam{lam:g}-mu{mu:g}", ObjectiveConfig("score-matching", lam, mu)))
+    return tuple(runs)
+
+
+_MNIST = Preset(
+    data=DataConfig("mnist5k", batch_size=64, augment=False),
+    model=ModelConfig("cnn"),
+    optim=OptimConfig(lr=0.05),
+    epochs=4,
+    classifier=ModelConfig("mlp"),
+    settings=MNIST_SETTINGS,
+)
+
+PRESETS = {
+    # CPU, minutes: the demo's study on the embedded 5,000-image MNIST subset.
+    "mnist5k": _MNIST,
+    # The paper's Table 2 on mnist5k: score-matching over λ × μ, beside the baseline.
+    "mnist5k-sweep": dataclasses.replace(
+        _MNIST,
+        objectives=_sweep((1e-5, 1e-4, 1e-3), (1e-4, 1e-3, 1e-2)),
+        settings={**MNIST_SETTINGS, "fooling": fooling.Settings(steps=1)},
+    ),
+    # CPU, about ten hours on 2 cores: all of CIFAR-10 (image folder or tar), the fixed
+    # (normaliser-free) small ResNet, a VGG-11 as the independent GAN-test classifier.
+    "cifar10": Preset(
+        data=DataConfig("folder", batch_size=128, augment=True),
+        model=ModelConfig("resnet-small", width=16),
+        optim=OptimConfig(lr=0.1, warmup_epochs=1.0),
+        epochs=40,
+        classifier=ModelConfig("vgg11", width=16),
+        needs_data_dir=True,
+        common=Common(dataset_figures=False),
+        settings={"samples": samples.Settings(samples_per_class=100)},
+        cost_ratio={"score-matching": 3.92, "anti-score-matching": 2.09, "gradient-norm": 3.13},
+    ),
+    # Accelerator: the paper's network and optimiser on CIFAR-10 (the paper used CIFAR-100).
+    "cifar10-resnet18": Preset(
+        data=DataConfig("folder", batch_size=128, augment=True),
+        model=ModelConfig("resnet18"),
+        optim=OptimConfig(lr=0.1),
+        epochs=200,
+        diagnostics=False,
+        classifier=ModelConfig("vgg11"),
+        needs_data_dir=True,
+        common=Common(dataset_figures=False),
+    ),
+}
+
+__all__ = ["GAN_TEST_RUN", "PRESETS", "Preset"]
