@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from gradjax.argtypes import positive_int
+from gradjax.distributed import launched_processes
 from gradjax.evaluation.context import Common
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.runner import evaluate_runs
@@ -106,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if launched_processes() > 1:
+        print(
+            "eval.py: error: evaluation runs in one process; it was started as "
+            f"{launched_processes()} processes. Run it once, without gradjax.launch or srun.",
+            file=sys.stderr,
+        )
+        return 2
     runs = dict(args.run)
     if len(runs) != len(args.run):
         print("eval.py: error: two --run entries share a name", file=sys.stderr)

@@ -5,7 +5,9 @@
 Model, learning rate, batch size and augmentation default per dataset (one table,
 gradjax.config.DATASET_DEFAULTS, printed at the start); the objectives' constants are the
 paper's (gradjax.objectives.OBJECTIVES). The run directory receives config.json, checkpoints/
-and metrics.jsonl; --resume continues it. All local devices are used data-parallel.
+and metrics.jsonl; --resume continues it. All devices are used data-parallel, on one process
+or several (--coordinator/--num-processes/--process-id, or --distributed auto on SLURM/TPU;
+python -m gradjax.launch starts several local processes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import argparse
 import dataclasses
 import sys
 
-from gradjax.argtypes import non_negative_float, positive_float, positive_int
+from gradjax.argtypes import (
+    add_distributed_flags,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    start_distributed,
+)
 from gradjax.config import (
     DATASET_DEFAULTS,
     DataConfig,
@@ -25,6 +33,7 @@ from gradjax.config import (
     TrainConfig,
 )
 from gradjax.data import DATASETS
+from gradjax.distributed import is_primary
 from gradjax.estimators import ESTIMATORS
 from gradjax.models import ACTIVATIONS, MODELS, NORMS
 from gradjax.objectives import OBJECTIVES
@@ -81,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-minutes", type=positive_float, default=r.checkpoint_minutes)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+    add_distributed_flags(p)
     return p
 
 
@@ -151,8 +161,10 @@ def describe_defaults(args: argparse.Namespace, config: TrainConfig) -> str:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_distributed(args)
     config = config_from_args(args)
-    print(describe_defaults(args, config), flush=True)
+    if is_primary():
+        print(describe_defaults(args, config), flush=True)
     try:
         record = fit(config, args.workdir, resume=args.resume, progress=not args.no_progress)
     except (
@@ -164,7 +176,9 @@ def main(argv=None) -> int:
     ) as err:
         print(f"train.py: error: {err}", file=sys.stderr)
         return 2
-    print(f"done: {args.workdir} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
+    if is_primary():
+        accuracy = record.get("test_accuracy", float("nan"))
+        print(f"done: {args.workdir} (test accuracy {accuracy:.4f})")
     return 0
 
 

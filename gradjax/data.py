@@ -242,8 +242,10 @@ def train_batches(
     seed: int,
     epoch: int,
     start: int = 0,
+    rows: slice = slice(None),
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Shuffled training batches of epoch ``epoch``, from batch index ``start`` on.
+    """Shuffled training batches of epoch ``epoch``, from batch index ``start`` on; only the
+    ``rows`` of each batch (a process's share, see :mod:`gradjax.distributed`) are gathered.
 
     The order depends only on ``(seed, epoch)``, so a run resumed mid-epoch sees exactly the
     batches an uninterrupted run would (augmentation, in the train step, depends on the step).
@@ -253,8 +255,14 @@ def train_batches(
     """
     order = np.random.default_rng([seed, epoch]).permutation(len(images))
     for index in range(start, steps_per_epoch(len(images), batch_size)):
-        chosen = order[index * batch_size : (index + 1) * batch_size]
+        chosen = order[index * batch_size : (index + 1) * batch_size][rows]
         yield to_float(images[chosen]), labels[chosen]
+
+
+def slices(*arrays, size: int):
+    """Consecutive slices of ``size`` rows of equally long arrays (the last may be shorter)."""
+    for start in range(0, len(arrays[0]), size):
+        yield tuple(a[start : start + size] for a in arrays)
 
 
 def eval_batches(
@@ -266,9 +274,7 @@ def eval_batches(
       ``(images float32 in [0, 1], labels, num_valid)``: only the first ``num_valid`` rows are
       real examples.
     """
-    for begin in range(0, len(images), batch_size):
-        batch_x = images[begin : begin + batch_size]
-        batch_y = labels[begin : begin + batch_size]
+    for batch_x, batch_y in slices(images, labels, size=batch_size):
         valid = len(batch_x)
         if valid < batch_size:
             pad = batch_size - valid

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from gradjax.argtypes import add_distributed_flags, start_distributed
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.presets import GAN_TEST_RUN, PRESETS, Preset
 from gradjax.rundir import RunDir
@@ -106,7 +107,8 @@ def start_in_background(argv: list[str], log: Path) -> int:
         )
     print(f"[reproduce] started in the background, pid {process.pid}")
     print(f"[reproduce] watch:  tail -f {log}")
-    print(f"[reproduce] status: python -m gradjax.reproduce {argv[0]} --status")
+    same = " ".join(a for a in argv if a != "--no-progress")
+    print(f"[reproduce] status: python -m gradjax.reproduce {same} --status")
     print(f"[reproduce] stop:   kill {process.pid}   (re-run the command to resume)")
     return 0
 
@@ -122,9 +124,10 @@ def main(argv=None) -> int:
     parser.add_argument("--background", action="store_true", help="run detached with nohup")
     parser.add_argument("--status", action="store_true", help="print progress and ETA, exit")
     parser.add_argument("--no-progress", action="store_true")
+    add_distributed_flags(parser)
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
-    if preset.needs_data_dir and not args.data_dir:
+    if preset.needs_data_dir and not args.data_dir and not args.status:
         parser.error(f"preset {args.preset!r} needs --data-dir (an image folder or .tar)")
     runs_dir = Path(args.runs_dir) if args.runs_dir else default_runs_root() / args.preset
     if args.status:
@@ -134,6 +137,8 @@ def main(argv=None) -> int:
     if args.background:
         rest = [a for a in argv if a != "--background"]
         return start_in_background(rest, runs_dir / "reproduce.log")
+    if start_distributed(args) and args.stage != "train":
+        parser.error("with several processes use --stage train; evaluate in one process after")
     out = Path(args.out or f"results/{args.preset}")
     dirs = {name: runs_dir / name for name in preset.run_configs(args.data_dir)}
     if args.stage in ("all", "train"):

@@ -18,9 +18,11 @@ import shutil
 import warnings
 from pathlib import Path
 
+import jax
 import orbax.checkpoint as ocp
 
 from gradjax.config import TrainConfig
+from gradjax.distributed import barrier, is_primary
 
 
 class CheckpointError(RuntimeError):
@@ -91,7 +93,11 @@ class RunDir:
         """An orbax manager over ``checkpoints/`` keeping the ``keep`` latest (``None``: all).
         Use it as a context manager."""
         options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
-        return ocp.CheckpointManager(self.path.resolve() / "checkpoints", options=options)
+        return ocp.CheckpointManager(
+            self.path.resolve() / "checkpoints",
+            options=options,
+            item_handlers=ocp.StandardCheckpointHandler(),
+        )
 
     def steps(self) -> list[int]:
         """Steps of all checkpoints, ascending."""
@@ -106,11 +112,16 @@ class RunDir:
         return [r["step"] for r in self.epoch_records() if r["step"] in saved]
 
     def _restore(self, manager, step: int, target=None):
-        args = (
-            ocp.args.StandardRestore(target) if target is not None else ocp.args.StandardRestore()
-        )
         try:
-            return manager.restore(step, args=args)
+            if target is None:
+                # Onto this process's first device, whatever topology (devices, processes)
+                # wrote the checkpoint: without a target orbax refuses other topologies.
+                device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+                target = jax.tree.map(
+                    lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                    manager.item_metadata(step),
+                )
+            return manager.restore(step, args=ocp.args.StandardRestore(target))
         except Exception as err:  # orbax/tensorstore raise many types for damaged files
             raise CheckpointError(
                 f"checkpoint {str(self.path / 'checkpoints' / str(step))!r} cannot be restored "
@@ -135,8 +146,10 @@ class RunDir:
                 except CheckpointError as err:
                     message = str(err)
             aside = self.path / "checkpoints-damaged" / str(step)
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(self.path / "checkpoints" / str(step)), aside)
+            if is_primary():
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(self.path / "checkpoints" / str(step)), aside)
+            barrier(f"moved damaged checkpoint {step}")
             warnings.warn(
                 f"{message} Moved it to {str(aside)!r}; resuming from the previous checkpoint.",
                 RuntimeWarning,

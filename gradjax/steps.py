@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax.training.train_state import TrainState
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from gradjax.distributed import global_array
 
 Augment = Callable[[jax.Array, jax.Array], jax.Array]  # (x, key) -> x
 
@@ -45,8 +46,9 @@ def make_train_step(loss_fn: Callable, seed: int, *, augment: Augment | None = N
 
 
 def data_mesh(devices=None) -> Mesh:
-    """A one-axis ``("data",)`` mesh over ``devices`` (default: all local devices)."""
-    devices = jax.local_devices() if devices is None else devices
+    """A one-axis ``("data",)`` mesh over ``devices`` (default: all devices of all processes;
+    with one process, the local ones)."""
+    devices = jax.devices() if devices is None else devices
     return Mesh(np.asarray(devices), ("data",))
 
 
@@ -66,18 +68,18 @@ def place_state(state: TrainState, mesh: Mesh) -> TrainState:
     """The state as the compiled step returns it: ``step`` an int32 array (``TrainState.create``
     leaves a Python int, which would trace the step a second time) and every leaf replicated
     on ``mesh``."""
-    state = state.replace(step=jnp.asarray(state.step, jnp.int32))
-    return jax.device_put(state, NamedSharding(mesh, P()))
+    state = state.replace(step=np.asarray(state.step, np.int32))
+    return global_array(state, NamedSharding(mesh, P()))
 
 
 def shard_batch(batch, mesh: Mesh):
-    """Places a host batch on ``mesh``, split along the first axis."""
+    """Places a host batch on ``mesh``, split along the first axis. With several processes,
+    ``batch`` is this process's rows of the global batch (``distributed.process_rows``)."""
     size = mesh.devices.size
-    if batch[0].shape[0] % size:
-        raise ValueError(
-            f"batch size {batch[0].shape[0]} is not divisible by the {size} devices of the mesh."
-        )
-    return jax.device_put(batch, NamedSharding(mesh, P("data")))
+    rows = batch[0].shape[0] * jax.process_count()
+    if rows % size:
+        raise ValueError(f"batch size {rows} is not divisible by the {size} devices of the mesh.")
+    return global_array(batch, NamedSharding(mesh, P("data")))
 
 
 __all__ = [

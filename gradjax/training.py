@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from gradjax.accuracy import make_eval_step, score_split
 from gradjax.augment import crop_flip
 from gradjax.config import DATASET_DEFAULTS, TrainConfig
 from gradjax.data import Dataset, load_dataset, steps_per_epoch, subset, train_batches
+from gradjax.distributed import barrier, is_primary, process_rows
 from gradjax.estimators import make_trace_fn
 from gradjax.models import make_model
 from gradjax.objectives import make_objective
@@ -133,6 +135,9 @@ def fit(
 ) -> dict:
     """Trains as ``config`` says into the run directory ``workdir`` (see :mod:`gradjax.rundir`).
 
+    Runs unchanged on one process or several (see :mod:`gradjax.distributed`): the mesh spans
+    all global devices, each process gathers its rows of every batch, only process 0 writes.
+
     Returns:
       The last epoch record (test accuracy and CE, seconds).
 
@@ -169,10 +174,13 @@ def fit(
             f"{str(run.path)!r} already has checkpoints (latest step {run.steps()[-1]}); pass "
             "--resume to continue that run or choose a new --workdir."
         )
-    restored, latest = run.restore_latest(state) if resume else (None, None)
+    restored, latest = run.restore_latest(place_state(state, mesh)) if resume else (None, None)
     state = state if restored is None else restored
-    run.keep_metrics_until(latest)
-    run.write_config(config)
+    primary = is_primary()
+    if primary:  # one writer: with several processes, only process 0 touches the files
+        run.keep_metrics_until(latest)
+        run.write_config(config)
+    barrier("run directory ready")
     state = place_state(state, mesh)
 
     record = {}
@@ -180,17 +188,18 @@ def fit(
     keep = config.run.keep_checkpoints
     with (
         run.checkpoints(keep) as manager,
-        run.open_metrics() as log,
+        run.open_metrics() if primary else open(os.devnull, "w") as log,
         tqdm(
             total=total_steps,
             initial=start_step,
-            disable=not progress,
+            disable=not (progress and primary),
             desc=config.objective.name,
             unit="step",
             dynamic_ncols=True,
         ) as bar,
     ):
-        watch = LossWatch(bar.write if progress else print, config.optim.lr)
+        say = (bar.write if progress else print) if primary else lambda text: None
+        watch = LossWatch(say, config.optim.lr)
         last_save = time.monotonic()
 
         def save(step: int) -> None:
@@ -206,6 +215,7 @@ def fit(
                 seed=config.run.seed,
                 epoch=epoch,
                 start=int(state.step) - epoch * steps,
+                rows=process_rows(config.data.batch_size),
             )
             for batch in batches:
                 batch = shard_batch(batch, mesh)
@@ -254,7 +264,7 @@ def fit(
                     manager.delete(old)
             log.write(json.dumps(record) + "\n")
             log.flush()
-            bar.write(
+            say(
                 f"epoch {epoch + 1}/{config.run.epochs}: test accuracy {test.accuracy:.4f}, "
                 f"test CE {test.mean_ce:.4f}"
             )

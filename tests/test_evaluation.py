@@ -333,3 +333,60 @@ def test_fooling_saliency_is_l1_normalised():
     np.testing.assert_allclose(
         s, jnp.abs(g).sum(-1) / jnp.abs(g).sum((1, 2, 3))[:, None, None], rtol=1e-5
     )
+
+
+def test_sweep_table_places_each_run_in_its_lambda_mu_cell():
+    from gradjax.evaluation.report import sweep_table
+
+    def run(name, lam, mu):
+        return {"config": {"objective": {"name": name, "lam": lam, "mu": mu}}}
+
+    def rec(v):
+        return {"value": v, "low": v, "high": v}
+
+    runs = {"base": run("baseline", None, 1e-4), "a": run("score-matching", 1e-3, 1e-4)}
+    runs["b"] = run("score-matching", 1e-5, 1e-2)
+    metrics = {
+        "runs": runs,
+        "measurements": {
+            "accuracy": {"runs": {"base": rec(0.9), "a": rec(0.912), "b": rec(0.934)}},
+            "density": {
+                "sigmas": [0.1, 0.5],
+                "headline_sigma": 0.5,
+                "runs": {n: {"value": [0.0, v]} for n, v in (("base", -1), ("a", -2.5), ("b", -7))},
+            },
+        },
+    }
+    lines = sweep_table(metrics)
+    assert lines[2] == "| λ \\ μ | 0.0001 | 0.01 |"
+    assert lines[4] == "| 1e-05 | – | 93.4 / – / -7 |"
+    assert lines[5] == "| 0.001 | 91.2 / – / -2.5 | – |"
+
+
+def test_presets_train_the_reference_first_and_every_registered_objective(tmp_path):
+    from gradjax.objectives import OBJECTIVES
+    from gradjax.presets import GAN_TEST_RUN, PRESETS
+    from gradjax.reproduce import status
+
+    configs = PRESETS["cifar10"].run_configs("data.tar")
+    assert list(configs)[:2] == ["baseline", GAN_TEST_RUN]
+    assert set(configs) == {GAN_TEST_RUN, *OBJECTIVES}
+    assert configs[GAN_TEST_RUN].model.name != configs["baseline"].model.name
+    assert {c.optim for c in configs.values()} == {PRESETS["cifar10"].optim}  # one schedule
+    sweep = PRESETS["mnist5k-sweep"].run_configs()
+    assert sum(c.objective.name == "score-matching" for c in sweep.values()) == 9
+    lines = status(PRESETS["cifar10"], tmp_path, "data.tar")
+    assert lines[0] == "  baseline: 0/40 epochs, left ?" and "total left" in lines[-1]
+
+
+def test_paired_difference_over_several_statistics_matches_one_at_a_time():
+    # (S, N) values: each row's interval must equal the interval of that row alone.
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(3, 300)) + np.array([[0.0], [1.0], [-2.0]])
+    b = rng.normal(size=(3, 300))
+    joint = paired_difference(a, b, seed=4)
+    for s in range(3):
+        alone = paired_difference(a[s], b[s], seed=4)
+        for k in ("value", "low", "high"):
+            np.testing.assert_allclose(joint[k][s], alone[k], rtol=1e-12)
+        assert alone["low"] < alone["value"] < alone["high"]

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradjax.data import Dataset, draw_examples, load_dataset
+from gradjax.data import Dataset, draw_examples, load_dataset, slices
 from gradjax.rundir import RunDir
 from gradjax.training import model_of
 
@@ -86,9 +86,7 @@ class EvalContext:
 
     def batches(self, x, y, size: int | None = None):
         """``(x, y)`` slices of ``size`` (default ``common.batch_size``)."""
-        size = size or self.common.batch_size
-        for start in range(0, len(x), size):
-            yield x[start : start + size], y[start : start + size]
+        return slices(x, y, size=size or self.common.batch_size)
 
     @property
     def key(self) -> jax.Array:

@@ -59,16 +59,19 @@ def tempered_loss_gradients(
 def fooling_objective(apply_fn: Callable, mask: jax.Array, weight: float) -> Callable:
     """``loss_fn(params, (x, y), key) -> (loss, metrics)`` (the objectives' signature, so the
     fine-tune runs on the train step of :mod:`gradjax.steps`):
-    ``CE + weight·mean_b Σ_px (s − m/1ᵀm)²``, ``s`` the :func:`normalised_saliency` of the
-    logit-gradients. ``mismatch`` is reported per pixel, comparable across image sizes."""
-    target = mask / jnp.sum(mask)
+    ``CE + weight·mean_b mean_px (P·s − P·m/1ᵀm)²`` with ``s`` the :func:`normalised_saliency`
+    of the logit-gradients and ``P`` the number of pixels: the maps in units of a uniform map
+    (1 per pixel), so that ``weight`` means the same on every image size (L1-normalised maps
+    alone are O(1/P) and a weight of 10 would barely act)."""
+    target = mask / jnp.mean(mask)
 
     def loss_fn(params, batch, key):
         del key
         x, y = batch
         logits, grads = logit_values_and_gradients(lambda z: apply_fn(params, z), x, y)
         ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
-        mismatch = jnp.mean(jnp.sum((normalised_saliency(grads) - target) ** 2, axis=(1, 2)))
+        pixels = mask.size
+        mismatch = jnp.mean((pixels * normalised_saliency(grads) - target) ** 2)
         loss = ce + weight * mismatch
         return loss, {"loss": loss, "ce": ce, "mask_mismatch": mismatch}
 

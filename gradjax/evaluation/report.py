@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gradjax.evaluation.measurements import MEASUREMENTS
+from gradjax.evaluation.measurements.density import at_sigma
 from gradjax.evaluation.verdicts import verdict_lines
 from gradjax.objectives import OBJECTIVES
 
@@ -20,6 +21,41 @@ def runs_table(metrics: dict) -> list[str]:
         lines.append(
             f"| {name} | {o['name']} | {lam:g} | {m['name']} | {o['estimator']}, {o['sigma']:g} |"
         )
+    return lines
+
+
+def sweep_table(metrics: dict) -> list[str]:
+    """The paper's Table 2 shape: score-matching runs on a λ × μ grid, each cell accuracy /
+    GAN-test from noise / density ratio at the headline σ (empty without such a grid)."""
+    m = metrics["measurements"]
+    cells = {}
+    for name, run in metrics["runs"].items():
+        o = run["config"]["objective"]
+        if o["name"] != "score-matching" or o["lam"] is None:
+            continue
+        parts = [f"{100 * m['accuracy']['runs'][name]['value']:.1f}" if "accuracy" in m else "–"]
+        gan = m.get("gan-test", {}).get("runs", {}).get(name)
+        parts.append(f"{100 * gan['generated']['value']:.1f}" if gan else "–")
+        if "density" in m:
+            head = at_sigma(
+                m["density"]["runs"][name], m["density"]["sigmas"], m["density"]["headline_sigma"]
+            )
+            parts.append(f"{head['value']:.3g}")
+        cells[(o["lam"], o["mu"])] = " / ".join(parts)
+    if len(cells) < 2:
+        return []
+    lams, mus = sorted({k[0] for k in cells}), sorted({k[1] for k in cells})
+    sigma = m["density"]["headline_sigma"] if "density" in m else None
+    lines = [
+        "Cells: test accuracy (%) / GAN-test from noise (%) / mean density ratio"
+        + (f" at σ = {sigma:g}" if sigma is not None else "")
+        + "; intervals per run are in the sections above.",
+        "",
+        "| λ \\ μ | " + " | ".join(f"{mu:g}" for mu in mus) + " |",
+        "|---" * (len(mus) + 1) + "|",
+    ]
+    for lam in lams:
+        lines.append(f"| {lam:g} | " + " | ".join(cells.get((lam, mu), "–") for mu in mus) + " |")
     return lines
 
 
@@ -39,6 +75,9 @@ def write_report(metrics: dict, out: Path) -> Path:
         section = MEASUREMENTS[name].report(result)
         if section:
             lines += ["", f"## {MEASUREMENTS[name].title}", "", *section]
+    grid = sweep_table(metrics)
+    if grid:
+        lines += ["", "## Score-matching over λ × μ (cf. the paper's Table 2)", "", *grid]
     verdicts = verdict_lines(metrics)
     if verdicts:
         lines += ["", "## Verdicts on the paper's claims", "", *verdicts]

@@ -69,8 +69,9 @@ def paired_difference(
         raise ValueError(f"paired values need equal shapes, got {a.shape} and {b.shape}.")
     n = a.shape[-1]
     index = np.random.default_rng(seed).integers(0, n, (num_resamples, n))
+    # (..., R): one resampled difference per bootstrap draw, for every leading index.
     diffs = statistic(a[..., index], axis=-1) - statistic(b[..., index], axis=-1)
-    low, high = np.percentile(diffs, [2.5, 97.5], axis=-2 if a.ndim > 1 else 0)
+    low, high = np.percentile(diffs, [2.5, 97.5], axis=-1)
     return {
         "value": statistic(a, axis=-1) - statistic(b, axis=-1),
         "low": low,

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradjax.accuracy import make_eval_step, score_split
+from gradjax.data import slices
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import interval, pct_interval, verdict_cell
 from gradjax.evaluation.stats import paired_difference, proportion
@@ -24,9 +25,8 @@ class Settings:
 def _correct(classifier_fn, x: np.ndarray, y: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(
         [
-            np.asarray(jnp.argmax(classifier_fn(jnp.asarray(x[i : i + batch_size])), -1))
-            == y[i : i + batch_size]
-            for i in range(0, len(x), batch_size)
+            np.asarray(jnp.argmax(classifier_fn(jnp.asarray(xb)), -1)) == yb
+            for xb, yb in slices(x, y, size=batch_size)
         ]
     )
 
