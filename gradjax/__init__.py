@@ -14,11 +14,22 @@ from gradjax.trace import (
     hessian_trace,
     hutchinson_trace,
     hutchinson_variance,
+    standard_error,
     taylor_trace,
     taylor_variance,
 )
+from gradjax.trace_uncertainty import (
+    estimated_hutchinson_variance,
+    estimated_taylor_variance,
+    frobenius_sq_estimate,
+    gradient_sq_norm,
+)
 
 __all__ = [
+    "estimated_hutchinson_variance",
+    "estimated_taylor_variance",
+    "frobenius_sq_estimate",
+    "gradient_sq_norm",
     "hessian_trace",
     "hutchinson_trace",
     "hutchinson_variance",
@@ -26,6 +37,7 @@ __all__ = [
     "logit_values_and_gradients",
     "loss_gradients",
     "select_logits",
+    "standard_error",
     "taylor_trace",
     "taylor_variance",
 ]

@@ -63,6 +63,20 @@ def _map_over_samples(fn: Callable[[jax.Array], jax.Array], samples: jax.Array) 
     return jax.lax.map(fn, samples)
 
 
+def standard_error(samples: jax.Array) -> jax.Array:
+    """``(N, B) -> (B,)``: the standard error of the mean over the first axis,
+    ``std(ddof=1) / √N`` (NaN for ``N = 1``: one sample says nothing about its spread)."""
+    n = samples.shape[0]
+    if n == 1:
+        return jnp.full(samples.shape[1:], jnp.nan, samples.dtype)
+    return jnp.std(samples, axis=0, ddof=1) / jnp.sqrt(n)
+
+
+def _mean_and_stderr(samples: jax.Array, return_stderr: bool):
+    mean = jnp.mean(samples, axis=0)
+    return (mean, standard_error(samples)) if return_stderr else mean
+
+
 def _flat_dot(a: jax.Array, b: jax.Array) -> jax.Array:
     """``(B, *event), (B, *event) -> (B,)``: per-example inner product."""
     return jnp.sum((a * b).reshape(a.shape[0], -1), axis=-1)
@@ -113,7 +127,8 @@ def hutchinson_trace(
     *,
     num_samples: int = 1,
     distribution: str = "gaussian",
-) -> jax.Array:
+    return_stderr: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Hutchinson's estimator ``mean_n v_nᵀ H v_n`` with Hessian-vector products by jvp-of-grad.
 
     Unbiased for ``E[v vᵀ] = I``. Variance per probe is ``2‖H‖²_F`` (gaussian) or
@@ -125,9 +140,11 @@ def hutchinson_trace(
       key: PRNG key for the probes.
       num_samples: probes per example ``N >= 1``, applied in sequence to one linearisation.
       distribution: ``"gaussian"`` or ``"rademacher"``.
+      return_stderr: also return each estimate's standard error from its own probes.
 
     Returns:
-      ``(B,)`` trace estimates.
+      ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``
+      (:func:`standard_error`; NaN for one probe).
     """
     _check_fn_and_input(fn, x)
     check_positive_int(num_samples, "num_samples")
@@ -135,7 +152,7 @@ def hutchinson_trace(
     probes = PROBE_SAMPLERS[distribution](key, (num_samples, *x.shape), x.dtype)
     hvp = _hessian_vector_product(fn, x)
     quadratic_forms = _map_over_samples(lambda v: _flat_dot(v, hvp(v)), probes)
-    return jnp.mean(quadratic_forms, axis=0)
+    return _mean_and_stderr(quadratic_forms, return_stderr)
 
 
 def taylor_trace(
@@ -148,7 +165,8 @@ def taylor_trace(
     num_samples: int = 1,
     central: bool = False,
     fx: jax.Array | None = None,
-) -> jax.Array:
+    return_stderr: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Taylor trace estimator from forward passes only (Srinivas & Fleuret, 2021, §3.2 eq. 3, App. B
     eq. 8).
 
@@ -172,9 +190,10 @@ def taylor_trace(
       central: use the central difference.
       fx: ``(B,)`` values ``fn(x)`` the caller already has (e.g. from the cross-entropy forward
         pass); saves one forward pass. Gradients flow through it as through ``fn(x)``.
+      return_stderr: also return each estimate's standard error from its own perturbations.
 
     Returns:
-      ``(B,)`` trace estimates.
+      ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``.
     """
     _check_fn_and_input(fn, x)
     check_positive(sigma, "sigma")
@@ -187,9 +206,9 @@ def taylor_trace(
     if central:
         f_perturbed = _map_over_samples(fn, jnp.concatenate([x + noise, x - noise]))
         f_plus, f_minus = jnp.split(f_perturbed, 2)
-        return jnp.mean(f_plus + f_minus - 2.0 * fx, axis=0) / sigma**2
+        return _mean_and_stderr((f_plus + f_minus - 2.0 * fx) / sigma**2, return_stderr)
     f_plus = _map_over_samples(fn, x + noise)
-    return 2.0 / sigma**2 * jnp.mean(f_plus - fx, axis=0)
+    return _mean_and_stderr(2.0 / sigma**2 * (f_plus - fx), return_stderr)
 
 
 def hutchinson_variance(

@@ -1,0 +1,89 @@
+"""How uncertain is a trace estimate, without building the Hessian?
+
+The closed-form variances of :mod:`gradjax.trace` need ``‖H‖²_F`` and ``‖∇f‖²``; at CIFAR size
+(D = 3072) the Hessian is out of reach, but both quantities are cheap:
+
+* ``‖H‖²_F = tr(H²) = E‖Hv‖²`` for ``v ~ N(0, I)`` and symmetric ``H``: one Hessian-vector
+  product per probe (:func:`frobenius_sq_estimate`);
+* ``‖∇f‖²`` is one backward pass (:func:`gradient_sq_norm`).
+
+So the variance of Hutchinson's estimator (``2‖H‖²_F / N``) and of the Taylor estimator
+(``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` for quadratic ``f``) can be estimated per example, before
+choosing N or σ. Functions take a batched ``fn: (B, *event) -> (B,)``, examples independent.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gradjax.checks import check_positive, check_positive_int
+from gradjax.trace import (
+    _check_fn_and_input,
+    _hessian_vector_product,
+    _map_over_samples,
+    standard_error,
+)
+
+
+def frobenius_sq_estimate(
+    fn, x: jax.Array, key: jax.Array, /, *, num_samples: int = 8, return_stderr: bool = False
+):
+    """Unbiased per-example estimate of ``‖∇²x fn(x)‖²_F`` as ``mean_n ‖H v_n‖²``,
+    ``v_n ~ N(0, I)``.
+
+    Returns:
+      ``(B,)`` estimates (and their standard errors with ``return_stderr``).
+    """
+    _check_fn_and_input(fn, x)
+    check_positive_int(num_samples, "num_samples")
+    probes = jax.random.normal(key, (num_samples, *x.shape), x.dtype)
+    hvp = _hessian_vector_product(fn, x)
+    batch = x.shape[0]
+    squares = _map_over_samples(lambda v: jnp.sum(hvp(v).reshape(batch, -1) ** 2, -1), probes)
+    mean = jnp.mean(squares, axis=0)
+    return (mean, standard_error(squares)) if return_stderr else mean
+
+
+def gradient_sq_norm(fn, x: jax.Array, /) -> jax.Array:
+    """``(B,)`` exact ``‖∇x fn(x)_b‖²`` from one backward pass of the batch sum."""
+    _check_fn_and_input(fn, x)
+    grads = jax.grad(lambda z: jnp.sum(fn(z)))(x)
+    return jnp.sum(grads.reshape(x.shape[0], -1) ** 2, axis=-1)
+
+
+def estimated_hutchinson_variance(
+    fn, x: jax.Array, key: jax.Array, /, *, num_samples: int = 1, probes: int = 8
+) -> jax.Array:
+    """``(B,)`` estimate of :func:`gradjax.trace.hutchinson_variance` (gaussian probes, ``N =
+    num_samples``) from ``probes`` Hessian-vector products, no Hessian."""
+    check_positive_int(num_samples, "num_samples")
+    return 2.0 * frobenius_sq_estimate(fn, x, key, num_samples=probes) / num_samples
+
+
+def estimated_taylor_variance(
+    fn,
+    x: jax.Array,
+    key: jax.Array,
+    /,
+    sigma: float,
+    *,
+    num_samples: int = 1,
+    central: bool = False,
+    probes: int = 8,
+) -> jax.Array:
+    """``(B,)`` estimate of :func:`gradjax.trace.taylor_variance` (exact for quadratic ``fn``):
+    ``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N``, the second term only for the forward difference."""
+    check_positive(sigma, "sigma")
+    variance = estimated_hutchinson_variance(fn, x, key, num_samples=num_samples, probes=probes)
+    if central:
+        return variance
+    return variance + 4.0 * gradient_sq_norm(fn, x) / (sigma**2 * num_samples)
+
+
+__all__ = [
+    "estimated_hutchinson_variance",
+    "estimated_taylor_variance",
+    "frobenius_sq_estimate",
+    "gradient_sq_norm",
+]
