@@ -110,18 +110,24 @@ def make_objective(
     trace_fn = make_trace_fn("taylor") if trace_fn is None else trace_fn
     needed = TERMS if diagnostics else objective.uses
 
+    # An estimator that provides the gradient term too (fd-ssm) replaces the backward pass.
+    from_estimator = set(getattr(trace_fn, "provides", ("h",))) & set(needed)
+    backprop_gradient = "grad_norm_sq" in needed and "grad_norm_sq" not in from_estimator
+
     def loss_fn(params, batch, key):
         x, y = batch
         logits_fn = functools.partial(apply_fn, params)
         terms = {}
-        if "grad_norm_sq" in needed:
+        if backprop_gradient:
             logits, grads = logit_values_and_gradients(logits_fn, x, y)
             terms["grad_norm_sq"] = _per_example_sq_norm(grads)
         else:
             logits = logits_fn(x)
-        if "h" in needed:
+        if from_estimator:
             selected_logit = lambda z: select_logits(logits_fn(z), y)  # noqa: E731
-            terms["h"] = trace_fn(selected_logit, x, key, select_logits(logits, y))
+            estimated = trace_fn(selected_logit, x, key, select_logits(logits, y))
+            estimated = estimated if isinstance(estimated, dict) else {"h": estimated}
+            terms.update({t: estimated[t] for t in from_estimator})
         # Terms computed only as diagnostics must not train the model.
         terms = {
             t: v if t in objective.uses else jax.lax.stop_gradient(v) for t, v in terms.items()
