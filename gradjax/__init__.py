@@ -23,6 +23,7 @@ from gradjax.trace_uncertainty import (
     estimated_taylor_variance,
     frobenius_sq_estimate,
     gradient_sq_norm,
+    hutchpp_trace,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "frobenius_sq_estimate",
     "gradient_sq_norm",
     "hessian_trace",
+    "hutchpp_trace",
     "hutchinson_trace",
     "hutchinson_variance",
     "logit_gradients",
