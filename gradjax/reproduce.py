@@ -149,6 +149,7 @@ def main(argv=None) -> int:
             dirs,
             out,
             classifier_dir=classifier,
+            measurements=preset.measurements,
             common=preset.common,
             settings=preset.settings,
             progress=not args.no_progress,
