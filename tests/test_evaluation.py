@@ -31,7 +31,13 @@ from gradjax.evaluation import (
     tempered_loss_gradients,
 )
 from gradjax.evaluation.context import Common
-from gradjax.evaluation.measurements import MEASUREMENTS, fooling, perturbation, samples
+from gradjax.evaluation.measurements import (
+    MEASUREMENTS,
+    fooling,
+    perturbation,
+    samples,
+    sanity,
+)
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, verdict, wilson_interval
 from gradjax.gradients import logit_gradients, loss_gradients
@@ -197,6 +203,7 @@ SMALL = {
         methods=("logit-gradient", "fullgrad"), saliency=SaliencyOptions(ig_steps=4)
     ),
     "fooling": fooling.Settings(steps=3, num_examples=30, shown_examples=3),
+    "sanity": sanity.Settings(num_examples=20, methods=("logit-gradient", "fullgrad")),
 }
 
 
@@ -390,3 +397,41 @@ def test_paired_difference_over_several_statistics_matches_one_at_a_time():
         for k in ("value", "low", "high"):
             np.testing.assert_allclose(joint[k][s], alone[k], rtol=1e-12)
         assert alone["low"] < alone["value"] < alone["high"]
+
+
+def test_sanity_checks_on_a_linear_model():
+    # f_c(x) = w_c·x: the logit-gradient map is |w_y|; re-drawing the only layer gives an
+    # unrelated map, explaining another class gives |w_other|.
+    import flax.linen as nn
+
+    from gradjax.evaluation.sanity import layer_names, other_classes, randomise_top, spearman
+
+    class Linear(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(4)(x.reshape(x.shape[0], -1))
+
+    model = Linear()
+    x = jax.random.uniform(jax.random.key(0), (64, 6, 6, 1))
+    y = jnp.arange(64) % 4
+    params = model.init(jax.random.key(1), x)
+    assert layer_names(params) == ["Dense_0"]
+    grads = lambda p, labels: jnp.abs(logit_gradients(lambda z: model.apply(p, z), x, labels))  # noqa: E731
+    original = grads(params, y)
+    np.testing.assert_allclose(spearman(original, original), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(
+        randomise_top(params, jax.random.key(2), 0)["params"]["Dense_0"]["kernel"],
+        params["params"]["Dense_0"]["kernel"],
+    )
+    shuffled = spearman(original, grads(randomise_top(params, jax.random.key(2), 1), y))
+    # Independent random weights: rank correlation over 36 pixels has sd ≈ 1/√35 ≈ 0.17 per
+    # image; the mean over 64 images is within 4·0.17/8 of 0.
+    assert abs(float(shuffled.mean())) < 4 * 0.17 / 8
+    other = other_classes(y, 4, jax.random.key(3))
+    assert bool(jnp.all(other != y)) and set(np.asarray(other).tolist()) <= {0, 1, 2, 3}
+    # Reversed ranks give −1: the correlation's sign is right.
+    np.testing.assert_allclose(spearman(original, -original), -1.0, rtol=1e-6)
+    # Ties take their average rank, as Spearman's definition (scipy.stats.rankdata) has it:
+    # [0, 0, 1, 2] against [0, 1, 2, 3] is Pearson of ranks [0.5, 0.5, 2, 3] and [0, 1, 2, 3].
+    tied = spearman(jnp.array([[0.0, 0.0, 1.0, 2.0]]), jnp.array([[0.0, 1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(tied, np.corrcoef([0.5, 0.5, 2, 3], [0, 1, 2, 3])[0, 1], rtol=1e-6)

@@ -21,6 +21,7 @@ from gradjax.evaluation.measurements import (
     perturbation,
     saliency_maps,
     samples,
+    sanity,
 )
 
 
@@ -47,6 +48,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "perturbation": _entry(perturbation, "Pixel perturbation (Fig. 3)"),
     "saliency-maps": _entry(saliency_maps, "Saliency maps"),
     "fooling": _entry(fooling, "Fooling"),
+    "sanity": _entry(sanity, "Randomisation sanity checks (Adebayo et al. 2018)"),
 }
 
 __all__ = ["MEASUREMENTS", "Measurement"]
