@@ -71,6 +71,7 @@ def launch(command: list[str], num_processes: int, *, grace: float = 10.0) -> in
         t = threading.Thread(target=_forward, args=(rank, p.stdout), daemon=True)
         t.start()
         threads.append(t)
+    first_failure = 0
     try:
         while True:
             # Poll every process each round (any() would stop at the first running one and
@@ -79,6 +80,7 @@ def launch(command: list[str], num_processes: int, *, grace: float = 10.0) -> in
             failed = [(rank, code) for rank, code in enumerate(codes) if code]
             if failed:
                 rank, code = failed[0]
+                first_failure = code
                 print(
                     f"[launch] rank {rank} exited with status {code}; stopping the other "
                     f"{num_processes - 1} process(es).",
@@ -94,7 +96,8 @@ def launch(command: list[str], num_processes: int, *, grace: float = 10.0) -> in
         _stop(processes, grace)
     for t in threads:
         t.join(timeout=5)
-    return next((p.returncode for p in processes if p.returncode), 0)
+    # The failing rank's status, not that of the ranks the launcher stopped afterwards.
+    return first_failure or next((p.returncode for p in processes if p.returncode), 0)
 
 
 def main(argv=None) -> int:
