@@ -63,12 +63,10 @@ def objective_of(config: TrainConfig, apply_fn, *, diagnostics: bool = False):
     )
 
 
-def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps_in_epoch: int):
-    """A freshly initialised :class:`TrainState` of the configured model and optimiser."""
-    model = model_of(config, dataset.num_classes)
-    params = model.init(jax.random.key(config.run.seed), jnp.zeros((1, *dataset.image_shape)))
+def optimizer_of(config: TrainConfig, total_steps: int, steps_in_epoch: int):
+    """The optax chain a run's optimiser section describes (warm-up given in epochs)."""
     o = config.optim
-    tx = make_optimizer(
+    return make_optimizer(
         lr=o.lr,
         total_steps=total_steps,
         schedule=o.schedule,
@@ -78,6 +76,13 @@ def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps_
         weight_decay=o.weight_decay,
         grad_clip=o.grad_clip,
     )
+
+
+def create_state(config: TrainConfig, dataset: Dataset, total_steps: int, steps_in_epoch: int):
+    """A freshly initialised :class:`TrainState` of the configured model and optimiser."""
+    model = model_of(config, dataset.num_classes)
+    params = model.init(jax.random.key(config.run.seed), jnp.zeros((1, *dataset.image_shape)))
+    tx = optimizer_of(config, total_steps, steps_in_epoch)
     return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
 
 
@@ -279,4 +284,5 @@ __all__ = [
     "fit",
     "model_of",
     "objective_of",
+    "optimizer_of",
 ]

@@ -25,7 +25,7 @@ from gradjax.config import (
 )
 from gradjax.optim import make_optimizer
 from gradjax.rundir import CheckpointError, RunDir
-from gradjax.training import LossWatch, NonFiniteLossError, fit
+from gradjax.training import LossWatch, NonFiniteLossError, fit, optimizer_of
 
 
 def read_metrics(workdir):
@@ -45,14 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def learning_rates(optim, total_steps, steps_in_epoch):
     """The learning rate applied at each step, read off SGD without momentum on a unit grad."""
-    tx = make_optimizer(
-        lr=optim.lr,
-        total_steps=total_steps,
-        schedule=optim.schedule,
-        warmup_steps=int(optim.warmup_epochs * steps_in_epoch),
-        momentum=optim.momentum,
-        weight_decay=optim.weight_decay,
-    )
+    tx = optimizer_of(TrainConfig(optim=optim), total_steps, steps_in_epoch)
     params = np.zeros(1, np.float32)
     state = tx.init(params)
     rates = []
