@@ -16,7 +16,6 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gradjax.data import Dataset, draw_examples, load_dataset, slices
 from gradjax.rundir import RunDir
@@ -134,22 +133,11 @@ def dataset_of(rundirs: dict[str, RunDir]) -> Dataset:
     return load_dataset(*next(iter(sources.values())))
 
 
-def per_run(ctx: EvalContext, fn) -> dict:
-    """``{run.name: fn(run)}`` over the runs."""
-    return {run.name: fn(run) for run in ctx.runs}
-
-
-def as_numpy(tree):
-    return jax.tree.map(np.asarray, tree)
-
-
 __all__ = [
     "Common",
     "EvalContext",
     "Result",
     "Run",
-    "as_numpy",
     "dataset_of",
     "load_run",
-    "per_run",
 ]
