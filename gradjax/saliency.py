@@ -1,11 +1,14 @@
-"""Saliency maps compared by the pixel-perturbation test (Srinivas & Fleuret, 2021, §6;
-FullGrad: Srinivas & Fleuret, NeurIPS 2019, thesis ch. 3).
+"""Saliency maps compared by the pixel-perturbation test (Srinivas & Fleuret, 2021, §6) and
+the attribution measurements (sanity checks, infidelity, max-sensitivity).
 
 Gradient-based methods take ``logits_fn: (B, H, W, C) -> (B, classes)`` with examples
-independent and return arrays of the input's shape; FullGrad needs the network's layers, so it
-takes a Flax ``apply_fn`` and its ``params``. The registry :data:`SALIENCY_METHODS` maps each
-name to ``(apply_fn, params, x, y, key, options) -> (B, H, W)`` non-negative per-pixel relevance
-(absolute values summed over channels), the form the perturbation test ranks.
+independent and return arrays of the input's shape; FullGrad (:mod:`gradjax.fullgrad`) needs the
+network's layers, so it takes a Flax ``apply_fn`` and its ``params``. The registry
+:data:`SALIENCY_METHODS` maps each name to ``(apply_fn, params, x, y, key, options) ->
+(B, H, W, C')`` attribution maps: the signed map of the input's shape (``C' = C``) for the
+gradient methods, FullGrad's non-negative per-pixel map for FullGrad (``C' = 1``).
+:func:`compute_attribution` returns those; :func:`compute_saliency` reduces them to the
+non-negative per-pixel relevance ``(B, H, W)`` that the perturbation test ranks.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from gradjax.checks import check_choice, check_positive_int
-from gradjax.gradients import LogitsFn, logit_gradients, loss_gradients, select_logits
+from gradjax.fullgrad import fullgrad
+from gradjax.gradients import LogitsFn, logit_gradients, loss_gradients
 
 
 def gradient_x_input(logits_fn: LogitsFn, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -27,7 +30,7 @@ def gradient_x_input(logits_fn: LogitsFn, x: jax.Array, y: jax.Array) -> jax.Arr
     return logit_gradients(logits_fn, x, y) * x
 
 
-def smoothgrad(
+def noisy_gradient_moments(
     logits_fn: LogitsFn,
     x: jax.Array,
     y: jax.Array,
@@ -35,20 +38,47 @@ def smoothgrad(
     *,
     num_samples: int = 16,
     noise: float = 0.15,
-) -> jax.Array:
-    """SmoothGrad (Smilkov et al., 2017): mean of ``∇x f_y(x + ε)``, ``ε ~ N(0, noise²I)``.
+) -> tuple[jax.Array, jax.Array]:
+    """Mean and (biased) variance over ``ε ~ N(0, noise²I)`` of ``g = ∇x f_y(x + ε)``, each of
+    the input's shape, from ``num_samples`` draws.
 
-    ``noise`` is in input units (pixels in [0, 1]: 0.15 is 15% of the range, the paper's
-    default). Samples are mapped sequentially, so memory is that of one gradient.
+    ``noise`` is in input units (pixels in [0, 1]: 0.15 is 15% of the range, SmoothGrad's
+    default). The draws are scanned with Welford's update, so memory is that of a few gradients
+    whatever ``num_samples`` is, and the variance has no ``E[g²] − E[g]²`` cancellation.
     """
     check_positive_int(num_samples, "num_samples")
-    keys = jax.random.split(key, num_samples)
 
-    def one(k):
-        eps = noise * jax.random.normal(k, x.shape, x.dtype)
-        return logit_gradients(logits_fn, x + eps, y)
+    def step(carry, k):
+        count, mean, m2 = carry
+        g = logit_gradients(logits_fn, x + noise * jax.random.normal(k, x.shape, x.dtype), y)
+        count = count + 1
+        delta = g - mean
+        mean = mean + delta / count
+        return (count, mean, m2 + delta * (g - mean)), None
 
-    return jnp.mean(jax.lax.map(one, keys), axis=0)
+    zeros = jnp.zeros_like(x)
+    init = (jnp.zeros((), x.dtype), zeros, zeros)
+    (_, mean, m2), _ = jax.lax.scan(step, init, jax.random.split(key, num_samples))
+    return mean, m2 / num_samples
+
+
+def smoothgrad(logits_fn: LogitsFn, x: jax.Array, y: jax.Array, key: jax.Array, **noise_kw):
+    """SmoothGrad (Smilkov et al., 2017): ``E[∇x f_y(x + ε)]``; keywords as
+    :func:`noisy_gradient_moments`."""
+    return noisy_gradient_moments(logits_fn, x, y, key, **noise_kw)[0]
+
+
+def smoothgrad_squared(logits_fn: LogitsFn, x: jax.Array, y: jax.Array, key: jax.Array, **noise_kw):
+    """SmoothGrad² (Hooker et al., 2019): ``E[(∇x f_y(x + ε))²]`` = mean² + variance."""
+    mean, var = noisy_gradient_moments(logits_fn, x, y, key, **noise_kw)
+    return mean**2 + var
+
+
+def vargrad(logits_fn: LogitsFn, x: jax.Array, y: jax.Array, key: jax.Array, **noise_kw):
+    """VarGrad (Adebayo et al., 2018): ``Var[∇x f_y(x + ε)]``, element-wise. For a model whose
+    logit is quadratic in x it is independent of x (``noise²·diag(HHᵀ)``): it shows the
+    curvature, not the input."""
+    return noisy_gradient_moments(logits_fn, x, y, key, **noise_kw)[1]
 
 
 def integrated_gradients(
@@ -75,108 +105,6 @@ def integrated_gradients(
     return (x - baseline) * jnp.mean(jax.lax.map(one, alphas), axis=0)
 
 
-def _leaf_outputs(apply_fn: Callable, params, x: jax.Array) -> dict[tuple[str, ...], object]:
-    """Output shapes of the leaf modules (modules that call no other module) of one apply."""
-    stack, calls = [], {}
-
-    def recorder(next_fun, args, kwargs, context):
-        path = context.module.path
-        if context.method_name != "__call__" or not path:
-            return next_fun(*args, **kwargs)
-        if stack:
-            calls[stack[-1]]["leaf"] = False
-        stack.append(path)
-        calls[path] = {"leaf": True}
-        out = next_fun(*args, **kwargs)
-        stack.pop()
-        calls[path]["shape"] = jax.ShapeDtypeStruct(out.shape, out.dtype)
-        return out
-
-    def record(inputs):
-        with nn.intercept_methods(recorder):
-            return apply_fn(params, inputs)
-
-    jax.eval_shape(record, x)
-    return {path: c["shape"] for path, c in calls.items() if c["leaf"]}
-
-
-def fullgrad_terms(
-    apply_fn: Callable, params, x: jax.Array, y: jax.Array
-) -> tuple[jax.Array, dict[tuple[str, ...], jax.Array]]:
-    """The full-gradient decomposition of ``f_y`` (FullGrad, NeurIPS 2019; thesis ch. 3).
-
-    Every leaf module ``o = L(z)`` of the network is written as its linearisation at the
-    input, ``o = J z + b``, with ``b = L(z) − J z`` its bias: the explicit bias of a Dense or
-    Conv layer, and the *implicit* bias of a non-linear one (``softplus(z) − z·softplus'(z)``
-    for an activation, the input-dependent part of a per-example normalisation). The chain
-    rule then gives completeness for any network built from such modules and linear glue
-    (residual sums, pooling, reshapes; max-pooling and ReLU are homogeneous, bias 0)::
-
-        Σ input_term + Σ_modules Σ bias_term = f_y(x),  input_term = ∇x f_y ⊙ x,
-        bias_term = ∂f_y/∂o ⊙ b.
-
-    ``J z`` is one ``jax.jvp`` per module. Non-linear operations outside modules (e.g. a plain
-    ``jax.nn.softplus`` call) would break completeness: gradjax's models wrap activations in
-    :class:`gradjax.models.Activation` for that reason.
-
-    Args:
-      apply_fn: Flax ``apply(params, x) -> (B, classes)``, examples independent.
-      params: its variables (``{"params": ...}``).
-      x: ``(B, H, W, C)`` inputs; y: ``(B,)`` classes explained.
-
-    Returns:
-      ``(input_term, bias_terms)``: ``∇x f_y ⊙ x`` of the shape of ``x``, and
-      ``{module path: (B, ..., channels) term}``.
-    """
-    leaves = _leaf_outputs(apply_fn, params, x)
-    zeros = {path: jnp.zeros(s.shape, s.dtype) for path, s in leaves.items()}
-
-    def summed(inputs, perturbations):
-        biases = {}
-
-        def interceptor(next_fun, args, kwargs, context):
-            path = context.module.path
-            if context.method_name != "__call__" or path not in perturbations:
-                return next_fun(*args, **kwargs)
-            z = args[0]
-            out, linear = jax.jvp(lambda a: next_fun(a, *args[1:], **kwargs), (z,), (z,))
-            biases[path] = out - linear
-            return out + perturbations[path]
-
-        with nn.intercept_methods(interceptor):
-            logits = apply_fn(params, inputs)
-        return jnp.sum(select_logits(logits, y)), biases
-
-    (grad_x, grad_z), biases = jax.grad(summed, argnums=(0, 1), has_aux=True)(x, zeros)
-    bias_terms = {path: grad_z[path] * jax.lax.stop_gradient(biases[path]) for path in leaves}
-    return grad_x * x, bias_terms
-
-
-def _normalised_map(term: jax.Array, size: tuple[int, int]) -> jax.Array:
-    """FullGrad's post-processing: ``|·|``, min–max to [0, 1] per example, bilinear resize to
-    the input's ``size``, summed over channels: ``(B, h, w, c) or (B, c) -> (B, H, W)``."""
-    term = jnp.abs(term)
-    if term.ndim == 2:  # dense layers: no spatial layout, spread uniformly
-        term = term[:, None, None, :]
-    lo = jnp.min(term, axis=(1, 2, 3), keepdims=True)
-    hi = jnp.max(term, axis=(1, 2, 3), keepdims=True)
-    term = (term - lo) / jnp.maximum(hi - lo, 1e-12)
-    resized = jax.image.resize(term, (term.shape[0], *size, term.shape[-1]), "bilinear")
-    return jnp.sum(resized, axis=-1)
-
-
-def fullgrad(apply_fn: Callable, params, x: jax.Array, y: jax.Array) -> jax.Array:
-    """FullGrad saliency ``(B, H, W)``: the normalised input term plus every spatial bias term
-    (dense layers carry no spatial information and are left out, as in FullGrad)."""
-    input_term, bias_terms = fullgrad_terms(apply_fn, params, x, y)
-    size = x.shape[1:3]
-    total = _normalised_map(input_term, size)
-    for term in bias_terms.values():
-        if term.ndim == 4:
-            total = total + _normalised_map(term, size)
-    return total
-
-
 def pixel_relevance(saliency: jax.Array) -> jax.Array:
     """``(B, H, W, C) -> (B, H, W)``: absolute values summed over channels."""
     return jnp.sum(jnp.abs(saliency), axis=-1)
@@ -184,7 +112,7 @@ def pixel_relevance(saliency: jax.Array) -> jax.Array:
 
 @dataclasses.dataclass(frozen=True)
 class SaliencyOptions:
-    """Constants of the methods: SmoothGrad's samples and noise (input units, pixels in
+    """Constants of the methods: the SmoothGrad family's samples and noise (input units, pixels in
     [0, 1]), Integrated Gradients' steps, and which class FullGrad explains (``"predicted"``
     as the reference implementation does, or ``"label"``)."""
 
@@ -196,12 +124,21 @@ class SaliencyOptions:
 
 def _with_logits(method):
     """Lifts ``method(logits_fn, x, y, key, options) -> (B, H, W, C)`` to the registry's
-    signature, reduced to per-pixel relevance."""
+    signature."""
 
-    def saliency(apply_fn, params, x, y, key, options):
-        return pixel_relevance(method(functools.partial(apply_fn, params), x, y, key, options))
+    def attribution(apply_fn, params, x, y, key, options):
+        return method(functools.partial(apply_fn, params), x, y, key, options)
 
-    return saliency
+    return attribution
+
+
+def _noisy(method):
+    """A SmoothGrad-family ``method`` with the options' sample count and noise."""
+    return _with_logits(
+        lambda f, x, y, k, o: method(
+            f, x, y, k, num_samples=o.smoothgrad_samples, noise=o.smoothgrad_noise
+        )
+    )
 
 
 def _fullgrad(apply_fn, params, x, y, key, options):
@@ -209,23 +146,53 @@ def _fullgrad(apply_fn, params, x, y, key, options):
     check_choice(options.fullgrad_class, "FullGrad class", ("predicted", "label"))
     if options.fullgrad_class == "predicted":
         y = jnp.argmax(apply_fn(params, x), axis=-1).astype(y.dtype)
-    return fullgrad(apply_fn, params, x, y)
+    return fullgrad(apply_fn, params, x, y)[..., None]
 
 
 SALIENCY_METHODS: dict[str, Callable] = {
     "logit-gradient": _with_logits(lambda f, x, y, k, o: logit_gradients(f, x, y)),
     "loss-gradient": _with_logits(lambda f, x, y, k, o: loss_gradients(f, x, y)),
     "gradient-x-input": _with_logits(lambda f, x, y, k, o: gradient_x_input(f, x, y)),
-    "smoothgrad": _with_logits(
-        lambda f, x, y, k, o: smoothgrad(
-            f, x, y, k, num_samples=o.smoothgrad_samples, noise=o.smoothgrad_noise
-        )
-    ),
+    "smoothgrad": _noisy(smoothgrad),
+    "smoothgrad-squared": _noisy(smoothgrad_squared),
+    "vargrad": _noisy(vargrad),
     "integrated-gradients": _with_logits(
         lambda f, x, y, k, o: integrated_gradients(f, x, y, steps=o.ig_steps)
     ),
     "fullgrad": _fullgrad,
 }
+
+# The six methods of the paper's pixel-perturbation comparison (§6, Fig. 3), in its order.
+PAPER_METHODS = (
+    "logit-gradient",
+    "loss-gradient",
+    "gradient-x-input",
+    "smoothgrad",
+    "integrated-gradients",
+    "fullgrad",
+)
+
+
+def compute_attribution(
+    method: str,
+    apply_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    key: jax.Array,
+    options: SaliencyOptions = SaliencyOptions(),
+) -> jax.Array:
+    """Attribution map ``(B, H, W, C')`` of ``method`` (one of :data:`SALIENCY_METHODS`):
+    signed, of the input's shape, for the gradient methods; FullGrad's non-negative per-pixel
+    map with ``C' = 1``.
+
+    Every method is ``(apply_fn, params, x, y, key, options) -> (B, H, W, C')``; adding one is
+    one function and one line in the registry. ``y`` holds the classes explained (the true ones
+    for the gradient methods; FullGrad follows ``options.fullgrad_class``); ``key`` is used by
+    the SmoothGrad family only (pass the same key to compare maps at nearby inputs).
+    """
+    check_choice(method, "saliency method", SALIENCY_METHODS)
+    return SALIENCY_METHODS[method](apply_fn, params, x, y, key, options)
 
 
 def compute_saliency(
@@ -237,25 +204,22 @@ def compute_saliency(
     key: jax.Array,
     options: SaliencyOptions = SaliencyOptions(),
 ) -> jax.Array:
-    """Per-pixel relevance ``(B, H, W)`` of ``method`` (one of :data:`SALIENCY_METHODS`).
-
-    Every method is ``(apply_fn, params, x, y, key, options) -> (B, H, W)``; adding one is one
-    function and one line in the registry. ``y`` holds the classes explained (the true ones
-    for the gradient methods; FullGrad follows ``options.fullgrad_class``); ``key`` is used by
-    SmoothGrad only.
-    """
-    check_choice(method, "saliency method", SALIENCY_METHODS)
-    return SALIENCY_METHODS[method](apply_fn, params, x, y, key, options)
+    """Per-pixel relevance ``(B, H, W)``: :func:`compute_attribution` reduced by
+    :func:`pixel_relevance`."""
+    return pixel_relevance(compute_attribution(method, apply_fn, params, x, y, key, options))
 
 
 __all__ = [
+    "PAPER_METHODS",
     "SALIENCY_METHODS",
     "SaliencyOptions",
+    "compute_attribution",
     "compute_saliency",
-    "fullgrad",
-    "fullgrad_terms",
     "gradient_x_input",
     "integrated_gradients",
+    "noisy_gradient_moments",
     "pixel_relevance",
     "smoothgrad",
+    "smoothgrad_squared",
+    "vargrad",
 ]

@@ -33,6 +33,7 @@ from gradjax.evaluation import (
 from gradjax.evaluation.context import Common
 from gradjax.evaluation.measurements import (
     MEASUREMENTS,
+    attribution_quality,
     fooling,
     perturbation,
     samples,
@@ -204,6 +205,13 @@ SMALL = {
     ),
     "fooling": fooling.Settings(steps=3, num_examples=30, shown_examples=3),
     "sanity": sanity.Settings(num_examples=20, methods=("logit-gradient", "fullgrad")),
+    "attribution-quality": attribution_quality.Settings(
+        num_examples=20,
+        methods=("logit-gradient", "vargrad", "fullgrad"),
+        saliency=SaliencyOptions(smoothgrad_samples=4),
+        infidelity_perturbations=8,
+        sensitivity_samples=3,
+    ),
 }
 
 
@@ -252,6 +260,11 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     assert shift["original"]["accuracy"] == shift["shifted"]["accuracy"]
     np.testing.assert_allclose(shift["original"]["ce"], shift["shifted"]["ce"], rtol=1e-4)
     assert shift["shifted"]["logit_gradient_cosine_to_pattern"] > 0.99
+    # Relative infidelity is a fraction of the logit's change; sensitivities are positive.
+    for table in measured["attribution-quality"]["runs"].values():
+        for m in table.values():
+            assert 0 <= m["infidelity"]["value"] <= 1
+            assert m["max_sensitivity"]["value"] > 0
     # GAN-test needed samples: declared, so asking for gan-test alone runs samples too.
     again = evaluate(
         runs, tmp_path / "again", classifier_dir=classifier, measurements=("gan-test",)

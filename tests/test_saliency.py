@@ -7,17 +7,20 @@ import numpy as np
 import pytest
 from test_models import trained_like
 
+from gradjax.fullgrad import fullgrad, fullgrad_terms
 from gradjax.models import make_model
 from gradjax.saliency import (
     SALIENCY_METHODS,
     SaliencyOptions,
+    compute_attribution,
     compute_saliency,
-    fullgrad,
-    fullgrad_terms,
     gradient_x_input,
     integrated_gradients,
+    noisy_gradient_moments,
     pixel_relevance,
     smoothgrad,
+    smoothgrad_squared,
+    vargrad,
 )
 
 
@@ -122,7 +125,8 @@ def test_pixel_relevance_sums_absolute_values_over_channels():
 @pytest.mark.parametrize("method", SALIENCY_METHODS)
 def test_every_method_ranks_the_pixel_that_drives_the_logit_first(method):
     # f_c(x) = w_c · x with one dominant input pixel for class 1: every method must put that
-    # pixel first (a behaviour check, not a sign check).
+    # pixel first (a behaviour check, not a sign check) -- except VarGrad, which sees only
+    # curvature and must be zero for a linear model.
     class Linear(nn.Module):
         @nn.compact
         def __call__(self, x):
@@ -137,7 +141,10 @@ def test_every_method_ranks_the_pixel_that_drives_the_logit_first(method):
     options = SaliencyOptions(fullgrad_class="label", smoothgrad_samples=8, ig_steps=8)
     s = compute_saliency(method, model.apply, params, x, y, jax.random.key(2), options)
     assert s.shape == (2, 4, 4)
-    assert [int(jnp.argmax(m)) for m in s.reshape(2, -1)] == [5, 5]
+    if method == "vargrad":
+        np.testing.assert_allclose(s, 0.0, atol=1e-10)
+    else:
+        assert [int(jnp.argmax(m)) for m in s.reshape(2, -1)] == [5, 5]
 
 
 def test_fullgrad_explains_the_predicted_class_by_default():
@@ -168,3 +175,56 @@ def test_each_method_compiles_once_per_shape():
 def test_unknown_method_names_the_valid_ones():
     with pytest.raises(ValueError, match="fullgrad"):
         compute_saliency("lrp", None, None, jnp.zeros((1, 2, 2, 1)), jnp.zeros(1, int), None)
+
+
+def test_noisy_gradient_moments_match_a_loop_over_the_same_draws(images):
+    # Independent reference: the same N(0, noise²) draws, gradients stacked by a Python loop,
+    # numpy mean and (biased) variance.
+    x, y = images
+    key, n, noise = jax.random.key(3), 7, 0.2
+    mean, var = noisy_gradient_moments(quadratic_logits, x, y, key, num_samples=n, noise=noise)
+    grads = np.stack(
+        [
+            np.asarray(
+                jax.grad(lambda z: jnp.sum(quadratic_logits(z)[jnp.arange(4), y]))(
+                    x + noise * jax.random.normal(k, x.shape)
+                )
+            )
+            for k in jax.random.split(key, n)
+        ]
+    )
+    np.testing.assert_allclose(mean, grads.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var, grads.var(0), rtol=1e-4, atol=1e-6)
+
+
+def test_vargrad_and_smoothgrad_squared_of_a_quadratic(images):
+    # ∇f_c(x + ε) = −(c+1)(x + ε) + 1: variance (c+1)²·noise², whatever x is; SmoothGrad² adds
+    # the squared gradient at x. With N = 2000 draws the relative standard error of a sample
+    # variance is √(2/N) ≈ 3.2%; tolerance 5 of those.
+    x, y = images
+    c1 = y[:, None, None, None] + 1.0
+    kw = dict(num_samples=2000, noise=0.15)
+    expected_var = jnp.broadcast_to(c1**2 * 0.15**2, x.shape)
+    np.testing.assert_allclose(
+        vargrad(quadratic_logits, x, y, jax.random.key(4), **kw), expected_var, rtol=0.16
+    )
+    sg2 = smoothgrad_squared(quadratic_logits, x, y, jax.random.key(4), **kw)
+    np.testing.assert_allclose(sg2, (-c1 * x + 1) ** 2 + expected_var, rtol=0.16, atol=0.02)
+
+
+def test_attribution_keeps_signs_and_saliency_reduces_it():
+    class Linear(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(2, use_bias=False)(x.reshape(x.shape[0], -1))
+
+    x = jnp.ones((1, 2, 2, 2))
+    kernel = jnp.arange(16.0).reshape(8, 2) - 8.0
+    params = {"params": {"Dense_0": {"kernel": kernel}}}
+    y = jnp.array([0])
+    a = compute_attribution("logit-gradient", Linear().apply, params, x, y, jax.random.key(0))
+    np.testing.assert_allclose(a.reshape(-1), kernel[:, 0])
+    s = compute_saliency("logit-gradient", Linear().apply, params, x, y, jax.random.key(0))
+    np.testing.assert_allclose(s, pixel_relevance(a))
+    fg = compute_attribution("fullgrad", Linear().apply, params, x, y, jax.random.key(0))
+    assert fg.shape == (1, 2, 2, 1)

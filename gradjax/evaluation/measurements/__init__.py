@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from gradjax.evaluation.measurements import (
     accuracy,
+    attribution_quality,
     density,
     density_epochs,
     fooling,
@@ -49,6 +50,9 @@ MEASUREMENTS: dict[str, Measurement] = {
     "saliency-maps": _entry(saliency_maps, "Saliency maps"),
     "fooling": _entry(fooling, "Fooling"),
     "sanity": _entry(sanity, "Randomisation sanity checks (Adebayo et al. 2018)"),
+    "attribution-quality": _entry(
+        attribution_quality, "Infidelity and max-sensitivity (Yeh et al. 2019)"
+    ),
 }
 
 __all__ = ["MEASUREMENTS", "Measurement"]

@@ -21,7 +21,7 @@ from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.perturbation import perturbation_correct
 from gradjax.evaluation.report_format import interval, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference, proportion
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compute_saliency
+from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compute_saliency
 
 # One compilation per (method, architecture, batch shape): runs of one architecture share their
 # apply_fn (gradjax.models.make_model is cached) and their parameters are arguments.
@@ -37,7 +37,7 @@ correct_fn = jax.jit(
 @dataclasses.dataclass(frozen=True)
 class Settings:
     fractions: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    methods: tuple[str, ...] = tuple(SALIENCY_METHODS)
+    methods: tuple[str, ...] = PAPER_METHODS
     saliency: SaliencyOptions = SaliencyOptions()
 
 
