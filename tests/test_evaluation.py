@@ -36,6 +36,7 @@ from gradjax.evaluation.measurements import (
     attribution_quality,
     fooling,
     perturbation,
+    perturbation_fills,
     samples,
     sanity,
 )
@@ -205,6 +206,11 @@ SMALL = {
     ),
     "fooling": fooling.Settings(steps=3, num_examples=30, shown_examples=3),
     "sanity": sanity.Settings(num_examples=20, methods=("logit-gradient", "fullgrad")),
+    "perturbation-fills": perturbation_fills.Settings(
+        methods=("logit-gradient", "smoothgrad"),
+        fills=("mean", "road"),
+        saliency=SaliencyOptions(smoothgrad_samples=4),
+    ),
     "attribution-quality": attribution_quality.Settings(
         num_examples=20,
         methods=("logit-gradient", "vargrad", "fullgrad"),
@@ -260,6 +266,13 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     assert shift["original"]["accuracy"] == shift["shifted"]["accuracy"]
     np.testing.assert_allclose(shift["original"]["ce"], shift["shifted"]["ce"], rtol=1e-4)
     assert shift["shifted"]["logit_gradient_cosine_to_pattern"] > 0.99
+    # The paper's protocol is the (mean fill, least relevant first) cell of perturbation-fills.
+    for name, fills in measured["perturbation-fills"]["auc"].items():
+        np.testing.assert_allclose(
+            fills["mean"]["least"]["logit-gradient"]["value"],
+            measured["perturbation"]["own"][name]["logit-gradient"]["auc"]["value"],
+            rtol=1e-12,
+        )
     # Relative infidelity is a fraction of the logit's change; sensitivities are positive.
     for table in measured["attribution-quality"]["runs"].values():
         for m in table.values():

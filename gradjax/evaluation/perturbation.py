@@ -1,7 +1,8 @@
 """The discriminative pixel-perturbation test (Srinivas & Fleuret, 2021, §5.2.1, Fig. 3).
 
 Pixels are ranked by a saliency map; the least relevant fraction is replaced by the image's
-mean colour and the classifier's accuracy measured. Saliency that finds the pixels a classifier
+mean colour (or another fill of :data:`gradjax.evaluation.fills.FILLS`) and the classifier's
+accuracy measured. Saliency that finds the pixels a classifier
 does not need keeps accuracy high as the fraction grows. Two protocols: each model with its own
 saliency (Fig. 3a), and one fixed baseline model classifying images perturbed with the
 saliency of the others (Fig. 3b), which removes the effect of each model's own robustness.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from gradjax.checks import check_choice
+from gradjax.evaluation.fills import FILLS
 from gradjax.gradients import LogitsFn
 
 
@@ -26,17 +29,26 @@ def relevance_ranks(relevance: jax.Array, most_relevant_first: bool = False) -> 
     return ranks.reshape(relevance.shape).astype(jnp.int32)
 
 
-def perturb(x: jax.Array, ranks: jax.Array, fraction: jax.Array) -> jax.Array:
-    """Replaces the ``round(fraction · H·W)`` pixels of lowest rank by the image mean.
+def perturb(
+    x: jax.Array,
+    ranks: jax.Array,
+    fraction: jax.Array,
+    fill: str = "mean",
+    key: jax.Array | None = None,
+) -> jax.Array:
+    """Replaces the ``round(fraction · H·W)`` pixels of lowest rank by ``fill``.
 
     Args:
       x: ``(B, H, W, C)`` images; ranks: ``(B, H, W)`` from :func:`relevance_ranks`;
-      fraction: scalar in [0, 1].
+      fraction: scalar in [0, 1]; fill: a name in :data:`~gradjax.evaluation.fills.FILLS`
+      (the image's mean colour by default, as in the paper); key: for the random fills.
     """
+    check_choice(fill, "fill", FILLS)
+    if key is None and fill in ("noise", "road"):
+        raise ValueError(f"fill {fill!r} is random: pass a key")
     num_pixels = ranks.shape[1] * ranks.shape[2]
     removed = ranks < jnp.round(fraction * num_pixels)
-    mean = jnp.mean(x, axis=(1, 2), keepdims=True)
-    return jnp.where(removed[..., None], mean, x)
+    return jnp.where(removed[..., None], FILLS[fill](x, removed, key), x)
 
 
 def perturbation_correct(
@@ -47,6 +59,8 @@ def perturbation_correct(
     fractions: jax.Array,
     *,
     most_relevant_first: bool = False,
+    fill: str = "mean",
+    key: jax.Array | None = None,
 ) -> jax.Array:
     """Whether each perturbed image is classified correctly at each fraction: ``(F, B)`` bool
     (per example, so models tested on the same images can be compared pairwise).
@@ -56,14 +70,18 @@ def perturbation_correct(
       x: ``(B, H, W, C)``; y: ``(B,)``; relevance: ``(B, H, W)`` per-pixel saliency.
       fractions: ``(F,)`` fractions of pixels removed (0 gives clean accuracy).
       most_relevant_first: remove the most relevant pixels instead (accuracy should fall fast).
+      fill, key: as :func:`perturb`; fraction ``i`` uses the ``i``-th of ``split(key, F)``.
     """
     ranks = relevance_ranks(relevance, most_relevant_first)
+    fractions = jnp.asarray(fractions, x.dtype)
+    keys = None if key is None else jax.random.split(key, fractions.shape[0])
 
-    def at(fraction):
-        logits = logits_fn(perturb(x, ranks, fraction))
+    def at(args):
+        fraction, k = args
+        logits = logits_fn(perturb(x, ranks, fraction, fill, k))
         return jnp.argmax(logits, -1) == y
 
-    return jax.lax.map(at, jnp.asarray(fractions, x.dtype))
+    return jax.lax.map(at, (fractions, keys))
 
 
 __all__ = ["perturb", "perturbation_correct", "relevance_ranks"]

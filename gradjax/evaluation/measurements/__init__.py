@@ -20,6 +20,7 @@ from gradjax.evaluation.measurements import (
     fooling,
     gan_test,
     perturbation,
+    perturbation_fills,
     saliency_maps,
     samples,
     sanity,
@@ -47,6 +48,9 @@ MEASUREMENTS: dict[str, Measurement] = {
     "samples": _entry(samples, "Samples by gradient ascent (Fig. 2)"),
     "gan-test": _entry(gan_test, "GAN-test", needs=("samples",), needs_classifier=True),
     "perturbation": _entry(perturbation, "Pixel perturbation (Fig. 3)"),
+    "perturbation-fills": _entry(
+        perturbation_fills, "Pixel perturbation with other fills and orders (ROAD, …)"
+    ),
     "saliency-maps": _entry(saliency_maps, "Saliency maps"),
     "fooling": _entry(fooling, "Fooling"),
     "sanity": _entry(sanity, "Randomisation sanity checks (Adebayo et al. 2018)"),

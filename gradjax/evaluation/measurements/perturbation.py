@@ -10,6 +10,7 @@ paired bootstrap over the same images.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -26,12 +27,31 @@ from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compute_saliency
 # One compilation per (method, architecture, batch shape): runs of one architecture share their
 # apply_fn (gradjax.models.make_model is cached) and their parameters are arguments.
 saliency_fn = jax.jit(compute_saliency, static_argnums=(0, 1, 6))
-correct_fn = jax.jit(
-    lambda apply_fn, params, x, y, relevance, fractions: perturbation_correct(
-        lambda z: apply_fn(params, z), x, y, relevance, fractions
-    ),
-    static_argnums=0,
-)
+
+
+@functools.partial(jax.jit, static_argnums=0, static_argnames=("fill", "most_relevant_first"))
+def correct_fn(
+    apply_fn,
+    params,
+    x,
+    y,
+    relevance,
+    fractions,
+    *,
+    fill="mean",
+    most_relevant_first=False,
+    key=None,
+):
+    return perturbation_correct(
+        lambda z: apply_fn(params, z),
+        x,
+        y,
+        relevance,
+        fractions,
+        fill=fill,
+        most_relevant_first=most_relevant_first,
+        key=key,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
