@@ -34,6 +34,7 @@ PROBE_SAMPLERS = {
     "gaussian": jax.random.normal,
     "rademacher": jax.random.rademacher,
 }
+HUTCHINSON_MODES = ("auto", "reverse", "forward")
 
 
 def _check_fn_and_input(fn: BatchedScalarFn, x: jax.Array) -> None:
@@ -51,12 +52,19 @@ def _hessian_vector_product(fn: BatchedScalarFn, x: jax.Array) -> Callable[[jax.
     return hvp
 
 
+def _quadratic_form_forward(fn: BatchedScalarFn, x: jax.Array, v: jax.Array) -> jax.Array:
+    """``vᵀ ∇²fn(x) v`` per example ``(B,)`` by forward-over-forward: the second directional
+    derivative of ``fn`` along ``v``, two nested ``jvp`` and no backward pass."""
+    return jax.jvp(lambda z: jax.jvp(fn, (z,), (v,))[1], (x,), (v,))[1]
+
+
 def _map_over_samples(fn: Callable[[jax.Array], jax.Array], samples: jax.Array) -> jax.Array:
     """``fn`` applied to each ``samples[n]``, stacked: ``(N, ...) -> (N, ...)``.
 
-    One sample is a plain call; several go through ``lax.map`` rather than ``vmap``: on CPU a
-    vmapped convolution over an extra sample axis cost about twice as much as the same
-    convolutions in sequence, and memory stays that of one sample.
+    One sample is a plain call; several go through ``lax.map`` rather than ``vmap``, so memory
+    stays that of one sample: on CPU (softplus CNN, CIFAR shape, batch 32) sequential forward
+    and forward-over-forward passes were faster per sample than vmapped ones, whose
+    convolutions carry an extra sample axis (benchmarks/estimators.py --strategies).
     """
     if samples.shape[0] == 1:
         return fn(samples[0])[None]
@@ -128,11 +136,24 @@ def hutchinson_trace(
     num_samples: int = 1,
     distribution: str = "gaussian",
     return_stderr: bool = False,
+    mode: str = "auto",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
-    """Hutchinson's estimator ``mean_n v_nᵀ H v_n`` with Hessian-vector products by jvp-of-grad.
+    """Hutchinson's estimator ``mean_n v_nᵀ H v_n``.
 
     Unbiased for ``E[v vᵀ] = I``. Variance per probe is ``2‖H‖²_F`` (gaussian) or
     ``2(‖H‖²_F − Σ_i H²_ii)`` (rademacher); see :func:`hutchinson_variance`.
+
+    Two ways to the quadratic forms, equal up to float rounding:
+
+    - ``"reverse"``: Hessian-vector products by jvp-of-grad, the gradient linearised once
+      (``jax.linearize``) and each probe one tangent pass through it, forward and backward;
+    - ``"forward"``: ``vᵀHv`` directly as the second directional derivative, two nested
+      ``jvp`` per probe (:func:`_quadratic_form_forward`), no backward pass.
+
+    ``"auto"`` takes ``"reverse"`` for one probe and ``"forward"`` for several: on CPU (softplus
+    CNN, CIFAR shape, batch 32) a further probe costs about 2.2 forward passes by
+    forward-over-forward against 3.3 through the linearised gradient, while for one probe the
+    shared linearisation is no loss (figures in benchmarks/estimators.py --strategies).
 
     Args:
       fn: ``(B, *event) -> (B,)``, examples independent.
@@ -141,6 +162,7 @@ def hutchinson_trace(
       num_samples: probes per example ``N >= 1``, applied in sequence to one linearisation.
       distribution: ``"gaussian"`` or ``"rademacher"``.
       return_stderr: also return each estimate's standard error from its own probes.
+      mode: ``"auto"``, ``"reverse"`` or ``"forward"`` (above).
 
     Returns:
       ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``
@@ -149,9 +171,15 @@ def hutchinson_trace(
     _check_fn_and_input(fn, x)
     check_positive_int(num_samples, "num_samples")
     check_choice(distribution, "distribution", PROBE_SAMPLERS)
+    check_choice(mode, "mode", HUTCHINSON_MODES)
+    if mode == "auto":
+        mode = "reverse" if num_samples == 1 else "forward"
     probes = PROBE_SAMPLERS[distribution](key, (num_samples, *x.shape), x.dtype)
-    hvp = _hessian_vector_product(fn, x)
-    quadratic_forms = _map_over_samples(lambda v: _flat_dot(v, hvp(v)), probes)
+    if mode == "forward":
+        quadratic_forms = _map_over_samples(lambda v: _quadratic_form_forward(fn, x, v), probes)
+    else:
+        hvp = _hessian_vector_product(fn, x)
+        quadratic_forms = _map_over_samples(lambda v: _flat_dot(v, hvp(v)), probes)
     return _mean_and_stderr(quadratic_forms, return_stderr)
 
 
