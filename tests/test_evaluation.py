@@ -17,7 +17,7 @@ from gradjax.config import (
     RunConfig,
     TrainConfig,
 )
-from gradjax.data import load_dataset, to_float
+from gradjax.data import draw_examples, load_dataset, to_float
 from gradjax.evaluation import (
     corner_mask,
     density_ratios,
@@ -243,6 +243,7 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         "saliency_methods.png",
         "fooling.png",
         "shift_invariance.png",
+        "training_h.png",
     } | {f"{kind}_{run}.png" for kind in ("samples", "denoised") for run in runs}
     assert expected <= set(metrics["figures"])
     for figure in metrics["figures"]:
@@ -273,6 +274,18 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
             measured["perturbation"]["own"][name]["logit-gradient"]["auc"]["value"],
             rtol=1e-12,
         )
+    # Held-out score-matching terms: on 8×8 digits the trace is exact; recompute the baseline's
+    # mean h with jax.hessian, one image at a time.
+    objective = measured["score-matching-objective"]
+    assert objective["trace"] == "exact"
+    xs, ys = draw_examples(data.test_images, data.test_labels, 60, SMALL_COMMON.seed)
+    one = lambda z, c: base.logits_fn()(z[None])[0, c]  # noqa: E731
+    traces = [
+        np.trace(np.asarray(jax.hessian(one)(xs[i], ys[i])).reshape(64, 64)) for i in range(60)
+    ]
+    np.testing.assert_allclose(
+        objective["runs"]["baseline"]["h"]["value"], np.mean(traces), rtol=1e-3
+    )
     # Relative infidelity is a fraction of the logit's change; sensitivities are positive.
     for table in measured["attribution-quality"]["runs"].values():
         for m in table.values():

@@ -24,6 +24,7 @@ from gradjax.evaluation.measurements import (
     saliency_maps,
     samples,
     sanity,
+    score_matching_objective,
 )
 
 
@@ -54,6 +55,9 @@ MEASUREMENTS: dict[str, Measurement] = {
     "saliency-maps": _entry(saliency_maps, "Saliency maps"),
     "fooling": _entry(fooling, "Fooling"),
     "sanity": _entry(sanity, "Randomisation sanity checks (Adebayo et al. 2018)"),
+    "score-matching-objective": _entry(
+        score_matching_objective, "Held-out score-matching objective and training curvature"
+    ),
     "attribution-quality": _entry(
         attribution_quality, "Infidelity and max-sensitivity (Yeh et al. 2019)"
     ),
