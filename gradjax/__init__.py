@@ -24,6 +24,7 @@ from gradjax.trace_uncertainty import (
     frobenius_sq_estimate,
     gradient_sq_norm,
     hutchpp_trace,
+    xtrace,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "gradient_sq_norm",
     "hessian_trace",
     "hutchpp_trace",
+    "xtrace",
     "hutchinson_trace",
     "hutchinson_variance",
     "logit_gradients",

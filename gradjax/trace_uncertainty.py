@@ -9,8 +9,8 @@ The closed-form variances of :mod:`gradjax.trace` need ``‖H‖²_F`` and ``‖
 
 So the variance of Hutchinson's estimator (``2‖H‖²_F / N``) and of the Taylor estimator
 (``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` for quadratic ``f``) can be estimated per example, before
-choosing N or σ; :func:`hutchpp_trace` lowers it by low-rank deflation at the same budget of
-Hessian-vector products. Functions take a batched ``fn: (B, *event) -> (B,)``, examples independent.
+choosing N or σ; :func:`hutchpp_trace` and :func:`xtrace` lower it by low-rank deflation at
+the same budget of Hessian-vector products. Functions take a batched ``fn: (B, *event) -> (B,)``, examples independent.
 """
 
 from __future__ import annotations
@@ -106,13 +106,7 @@ def hutchpp_trace(fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12)
         raise ValueError(f"num_matvecs must be >= 3 for Hutch++, got {num_matvecs}.")
     k = num_matvecs // 3
     batch, dim = x.shape[0], x[0].size
-    hvp = _hessian_vector_product(fn, x)
-
-    def apply(columns):  # (B, D, m) -> (B, D, m): H_b times each column, per example
-        moved = jnp.moveaxis(columns, -1, 0).reshape(-1, *x.shape)
-        out = _map_over_samples(hvp, moved).reshape(columns.shape[-1], batch, dim)
-        return jnp.moveaxis(out, 0, -1)
-
+    apply = _columns_hvp(fn, x)
     key_s, key_g = jax.random.split(key)
     sketch = jax.random.normal(key_s, (batch, dim, k), x.dtype)
     q, _ = jnp.linalg.qr(apply(sketch))  # (B, D, k)
@@ -122,10 +116,77 @@ def hutchpp_trace(fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12)
     return low_rank + jnp.einsum("bdk,bdk->b", g, apply(g)) / k
 
 
+def _columns_hvp(fn, x: jax.Array):
+    """``(B, D, m) -> (B, D, m)``: each example's Hessian times each of its ``m`` columns."""
+    batch, dim = x.shape[0], x[0].size
+    hvp = _hessian_vector_product(fn, x)
+
+    def apply(columns):
+        moved = jnp.moveaxis(columns, -1, 0).reshape(-1, *x.shape)
+        out = _map_over_samples(hvp, moved).reshape(columns.shape[-1], batch, dim)
+        return jnp.moveaxis(out, 0, -1)
+
+    return apply
+
+
+def xtrace(
+    fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12, return_stderr: bool = False
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    """XTrace (Epperly, Tropp & Webber, SIMAX 2024) per example: Hutch++'s deflation made
+    exchangeable, every probe serving both as a sketch column and as a Hutchinson probe.
+
+    With ``m = num_matvecs // 2`` Gaussian probes ``Ω`` and ``Y = HΩ``: for each ``i``, ``Q_i``
+    spans ``Y`` without its column ``i``, and ``t_i = tr(Q_iᵀ H Q_i) + ω_iᵀ(I − Q_iQ_iᵀ) H
+    (I − Q_iQ_iᵀ)ω_i``; the estimate is ``mean_i t_i``. Every ``Q_i`` lies in ``span(Q)`` for
+    ``Y = QR``, so with ``Z = HQ`` all of it follows from ``2m`` Hessian-vector products:
+    ``Q_i = Q C_i`` with ``C_i = orth(R without column i)``, ``H Q_i = Z C_i`` and
+    ``H ω_i = y_i``. Unbiased; exact when ``rank H < m``.
+
+    Args:
+      fn: ``(B, *event) -> (B,)``, examples independent.
+      x: ``(B, *event)`` inputs.
+      key: PRNG key.
+      num_matvecs: Hessian-vector products per example, ``>= 4``.
+      return_stderr: also return ``std(t_i, ddof=1)/√m``, the paper's error estimate (the
+        ``t_i`` share probes, so it is a heuristic, not an exact standard error).
+
+    Returns:
+      ``(B,)`` trace estimates, or ``(estimates, stderr)``.
+    """
+    _check_fn_and_input(fn, x)
+    check_positive_int(num_matvecs, "num_matvecs")
+    if num_matvecs < 4:
+        raise ValueError(f"num_matvecs must be >= 4 for XTrace, got {num_matvecs}.")
+    m = num_matvecs // 2
+    batch, dim = x.shape[0], x[0].size
+    apply = _columns_hvp(fn, x)
+    omega = jax.random.normal(key, (batch, dim, m), x.dtype)
+    y = apply(omega)
+    q, r = jnp.linalg.qr(y)  # (B, D, m), (B, m, m)
+    z = apply(q)
+    h = jnp.einsum("bdk,bdl->bkl", q, z)
+    h = 0.5 * (h + jnp.swapaxes(h, 1, 2))  # symmetric up to rounding
+    w = jnp.einsum("bdk,bdi->bki", q, omega)  # Qᵀω_i, column i
+    others = jnp.array([[j for j in range(m) if j != i] for i in range(m)])  # (m, m - 1)
+
+    def leave_out(i):
+        c, _ = jnp.linalg.qr(r[:, :, others[i]])  # (B, m, m - 1): orth(R without column i)
+        in_span = jnp.einsum("bkj,bj->bk", c, jnp.einsum("bkj,bk->bj", c, w[:, :, i]))
+        low_rank = jnp.einsum("bkj,bkl,blj->b", c, h, c)
+        u = omega[:, :, i] - jnp.einsum("bdk,bk->bd", q, in_span)
+        hu = y[:, :, i] - jnp.einsum("bdk,bk->bd", z, in_span)
+        return low_rank + jnp.sum(u * hu, axis=1)
+
+    estimates = jax.lax.map(leave_out, jnp.arange(m))  # (m, B)
+    mean = jnp.mean(estimates, axis=0)
+    return (mean, standard_error(estimates)) if return_stderr else mean
+
+
 __all__ = [
     "estimated_hutchinson_variance",
     "estimated_taylor_variance",
     "frobenius_sq_estimate",
     "gradient_sq_norm",
     "hutchpp_trace",
+    "xtrace",
 ]
