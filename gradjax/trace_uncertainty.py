@@ -10,7 +10,8 @@ The closed-form variances of :mod:`gradjax.trace` need ``‖H‖²_F`` and ``‖
 So the variance of Hutchinson's estimator (``2‖H‖²_F / N``) and of the Taylor estimator
 (``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` for quadratic ``f``) can be estimated per example, before
 choosing N or σ; :func:`hutchpp_trace` and :func:`xtrace` lower it by low-rank deflation at
-the same budget of Hessian-vector products. Functions take a batched ``fn: (B, *event) -> (B,)``, examples independent.
+the same budget of Hessian-vector products. Functions take a batched
+``fn: (B, *event) -> (B,)``, examples independent.
 """
 
 from __future__ import annotations
