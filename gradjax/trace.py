@@ -232,8 +232,11 @@ def taylor_trace(
         raise ValueError(f"fx must have shape ({x.shape[0]},) to match x, got {jnp.shape(fx)}.")
     noise = sigma * jax.random.normal(key, (num_samples, *x.shape), x.dtype)
     if central:
-        f_perturbed = _map_over_samples(fn, jnp.concatenate([x + noise, x - noise]))
-        f_plus, f_minus = jnp.split(f_perturbed, 2)
+        # Two maps, not one over the 2N concatenated samples: with N = 1 both are plain calls,
+        # whereas differentiating a lax.map of two convolutional forward passes made a CPU
+        # score-matching train step 67× the baseline's (benchmarks/step_cost.py).
+        f_plus = _map_over_samples(fn, x + noise)
+        f_minus = _map_over_samples(fn, x - noise)
         return _mean_and_stderr((f_plus + f_minus - 2.0 * fx) / sigma**2, return_stderr)
     f_plus = _map_over_samples(fn, x + noise)
     return _mean_and_stderr(2.0 / sigma**2 * (f_plus - fx), return_stderr)

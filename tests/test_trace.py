@@ -312,3 +312,14 @@ def test_hutchinson_modes_agree_probe_by_probe_with_the_exact_hessian(mlp):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)  # float32, entries up to ~10
     with pytest.raises(ValueError, match="forward"):
         hutchinson_trace(fn, x, key, mode="jet")
+
+
+@pytest.mark.parametrize("central", [False, True])
+def test_one_sample_taylor_makes_plain_calls_not_a_loop(mlp, central):
+    # Differentiating a lax.map of convolutional forward passes made a CPU score-matching step
+    # 67x the baseline's (benchmarks/step_cost.py): with one sample there must be no loop.
+    params, _, x, y = mlp
+    jaxpr = jax.make_jaxpr(
+        lambda p: taylor_trace(selected_logit_fn(p, y), x, jax.random.key(0), 0.1, central=central)
+    )(params)
+    assert not {"scan", "while"} & {e.primitive.name for e in jaxpr.jaxpr.eqns}
