@@ -17,7 +17,12 @@ from gradjax.config import (
     TrainConfig,
 )
 from gradjax.evaluation.context import Common
-from gradjax.evaluation.measurements import fooling, perturbation, samples
+from gradjax.evaluation.measurements import (
+    fooling,
+    perturbation,
+    samples,
+    score_matching_objective,
+)
 from gradjax.objectives import OBJECTIVES
 from gradjax.saliency import SaliencyOptions
 
@@ -125,6 +130,7 @@ def _estimator_runs(estimators) -> tuple[tuple[str, ObjectiveConfig], ...]:
 
 _ESTIMATOR_SETTINGS = {
     "perturbation": perturbation.Settings(methods=("logit-gradient",)),
+    "score-matching-objective": score_matching_objective.Settings(compare_to="sm-taylor"),
     "samples": samples.Settings(samples_per_class=50),
 }
 

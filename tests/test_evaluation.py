@@ -39,6 +39,7 @@ from gradjax.evaluation.measurements import (
     perturbation_fills,
     samples,
     sanity,
+    score_matching_objective,
 )
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, verdict, wilson_interval
@@ -206,6 +207,7 @@ SMALL = {
     ),
     "fooling": fooling.Settings(steps=3, num_examples=30, shown_examples=3),
     "sanity": sanity.Settings(num_examples=20, methods=("logit-gradient", "fullgrad")),
+    "score-matching-objective": score_matching_objective.Settings(compare_to="score-matching"),
     "perturbation-fills": perturbation_fills.Settings(
         methods=("logit-gradient", "smoothgrad"),
         fills=("mean", "road"),
@@ -285,6 +287,12 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     ]
     np.testing.assert_allclose(
         objective["runs"]["baseline"]["h"]["value"], np.mean(traces), rtol=1e-3
+    )
+    # compare_to pairs every run with another: baseline vs SM is minus SM vs baseline.
+    np.testing.assert_allclose(
+        objective["runs"]["baseline"]["compared"]["value"],
+        -objective["runs"]["score-matching"]["objective_difference"]["value"],
+        rtol=1e-9,
     )
     # Relative infidelity is a fraction of the logit's change; sensitivities are positive.
     for table in measured["attribution-quality"]["runs"].values():

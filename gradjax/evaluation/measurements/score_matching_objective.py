@@ -29,6 +29,8 @@ class Settings:
     num_examples: int = 500  # test images (the first of the shared draw)
     exact_max_dim: int = 256  # exact trace up to this many input entries
     num_probes: int = 16
+    # Also compare every run's J with this run's, paired (e.g. the paper's estimator).
+    compare_to: str | None = None
 
 
 def _terms(apply_fn, params, x, y, key, exact: bool, num_probes: int):
@@ -78,15 +80,15 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             "median_h_stderr": float(np.median(t["stderr"])),
             "seconds_per_epoch": _seconds_per_epoch(ctx, name),
         }
-        if name != ref:
-            reference = per_image[ref]["h"] + per_image[ref]["half_grad_sq"]
-            runs[name]["objective_difference"] = paired_difference(
-                objective, reference, seed=ctx.common.seed
-            )
+        for key, other in (("objective_difference", ref), ("compared", settings.compare_to)):
+            if other in per_image and other != name:
+                against = per_image[other]["h"] + per_image[other]["half_grad_sq"]
+                runs[name][key] = paired_difference(objective, against, seed=ctx.common.seed)
     metrics = {
         "num_examples": int(len(x)),
         "trace": "exact" if exact else f"hutchinson, {settings.num_probes} probes",
         "reference": ref,
+        "compare_to": settings.compare_to if settings.compare_to in per_image else None,
         "runs": runs,
     }
     return Result(metrics, [_h_figure(ctx)])
@@ -121,14 +123,15 @@ def _h_figure(ctx: EvalContext):
 
 
 def report(metrics: dict) -> list[str]:
-    ref = metrics["reference"]
+    ref, other = metrics["reference"], metrics.get("compare_to")
     lines = [
         f"{metrics['num_examples']} test images; trace {metrics['trace']} (independent of the "
         f"training estimator). J = h + ½‖∇x f_y‖², lower is better score-matching; Δ vs "
         f"{ref!r} paired. s/epoch: mean wall time per training epoch after the first.",
         "",
-        "| model | h | ½‖∇x f_y‖² | J | Δ J vs reference | verdict | median stderr(h) | s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | h | ½‖∇x f_y‖² | J | Δ J vs reference | verdict | median stderr(h) | s/epoch |"
+        + (f" Δ J vs {other} | verdict |" if other else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if other else ""),
     ]
     for name, r in metrics["runs"].items():
         d = r.get("objective_difference")
@@ -141,7 +144,10 @@ def report(metrics: dict) -> list[str]:
             interval(r["objective"]),
             *diff,
             f"{r['median_h_stderr']:.3g}",
-            "–" if seconds is None else f"{seconds:.1f}",
+            "–" if seconds is None else f"{seconds:.3g}",
         ]
+        if other:
+            c = r.get("compared")
+            cells += [interval(c), verdict_cell(c)] if c else ["–", ""]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
