@@ -417,6 +417,28 @@ def test_sweep_table_places_each_run_in_its_lambda_mu_cell():
     assert lines[5] == "| 0.001 | 91.2 / – / -2.5 | – |"
 
 
+def test_estimator_table_has_one_row_per_score_matching_run_sorted_by_estimator_and_seed():
+    from gradjax.evaluation.report import estimator_table
+
+    def run(name, estimator, seed):
+        return {
+            "config": {"objective": {"name": name, "estimator": estimator}, "run": {"seed": seed}}
+        }
+
+    runs = {"base": run("baseline", "taylor", 0), "t1": run("score-matching", "taylor", 1)}
+    runs |= {"t0": run("score-matching", "taylor", 0), "h0": run("score-matching", "hutchinson", 0)}
+    accuracy = {"runs": {n: {"value": v} for n, v in (("t1", 0.5), ("t0", 0.25), ("h0", 0.75))}}
+    lines = estimator_table({"runs": runs, "measurements": {"accuracy": accuracy}})
+    assert [line.split(" | ")[:3] for line in lines[4:]] == [
+        ["| hutchinson", "0", "75.00"],
+        ["| taylor", "0", "25.00"],
+        ["| taylor", "1", "50.00"],
+    ]
+    assert lines[4].endswith("| – | – | – | – | – |")
+    one_estimator = {n: r for n, r in runs.items() if n != "h0"}
+    assert estimator_table({"runs": one_estimator, "measurements": {}}) == []
+
+
 def test_presets_train_the_reference_first_and_every_registered_objective(tmp_path):
     from gradjax.objectives import OBJECTIVES
     from gradjax.presets import GAN_TEST_RUN, PRESETS
@@ -429,6 +451,11 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
     assert {c.optim for c in configs.values()} == {PRESETS["cifar10"].optim}  # one schedule
     sweep = PRESETS["mnist5k-sweep"].run_configs()
     assert sum(c.objective.name == "score-matching" for c in sweep.values()) == 9
+    study = PRESETS["mnist5k-estimators"].run_configs()
+    assert list(study)[:2] == ["baseline", GAN_TEST_RUN]
+    assert study["sm-fd-ssm-seed1"].run.seed == 1 and study["sm-fd-ssm"].run.seed == 0
+    assert study["sm-fd-ssm-seed1"].objective == study["sm-fd-ssm"].objective
+    assert "baseline-seed1" in study and f"{GAN_TEST_RUN}-seed1" not in study
     lines = status(PRESETS["cifar10"], tmp_path, "data.tar")
     assert lines[0] == "  baseline: 0/40 epochs, left ?" and "total left" in lines[-1]
 
