@@ -429,10 +429,10 @@ def test_estimator_table_has_one_row_per_score_matching_run_sorted_by_estimator_
     runs |= {"t0": run("score-matching", "taylor", 0), "h0": run("score-matching", "hutchinson", 0)}
     accuracy = {"runs": {n: {"value": v} for n, v in (("t1", 0.5), ("t0", 0.25), ("h0", 0.75))}}
     lines = estimator_table({"runs": runs, "measurements": {"accuracy": accuracy}})
-    assert [line.split(" | ")[:3] for line in lines[4:]] == [
-        ["| hutchinson", "0", "75.00"],
-        ["| taylor", "0", "25.00"],
-        ["| taylor", "1", "50.00"],
+    assert [line.split(" | ")[:4] for line in lines[4:]] == [
+        ["| hutchinson", "0", "h0", "75.00"],
+        ["| taylor", "0", "t0", "25.00"],
+        ["| taylor", "1", "t1", "50.00"],
     ]
     assert lines[4].endswith("| – | – | – | – | – |")
     one_estimator = {n: r for n, r in runs.items() if n != "h0"}

@@ -84,14 +84,15 @@ def estimator_table(metrics: dict) -> list[str]:
     lines = [
         "Point estimates; each measurement's section above has the intervals.",
         "",
-        "| estimator | seed | accuracy (%) | density ratio, headline σ | GAN-test, noise (%) "
+        "| estimator | seed | run | accuracy (%) | density ratio, headline σ | GAN-test, noise (%) "
         "| perturbation AUC, own | held-out J | s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for estimator, seed, name in sorted(rows):
         cells = [
             estimator,
             str(seed),
+            name,
             cell("accuracy", name, lambda d, n: d["runs"][n]["value"], lambda v: f"{100 * v:.2f}"),
             cell("density", name, density, lambda v: f"{v:.3g}"),
             cell(
