@@ -123,6 +123,19 @@ ESTIMATOR_MEASUREMENTS = (
 )
 
 
+CIFAR_MEASUREMENTS = (
+    "accuracy",
+    "density",
+    "density-epochs",
+    "samples",
+    "gan-test",
+    "perturbation",
+    "saliency-maps",
+    "fooling",
+    "score-matching-objective",
+)
+
+
 def _estimator_runs(estimators) -> tuple[tuple[str, ObjectiveConfig], ...]:
     sm = tuple((f"sm-{e}", ObjectiveConfig("score-matching", estimator=e)) for e in estimators)
     return (("baseline", ObjectiveConfig("baseline")), *sm)
@@ -173,6 +186,10 @@ PRESETS = {
         needs_data_dir=True,
         common=Common(dataset_figures=False),
         settings={"samples": samples.Settings(samples_per_class=100)},
+        # The paper's measurements and the held-out score-matching objective; the
+        # attribution studies (sanity, fills, infidelity) cost hours on CPU at this size: run
+        # them on purpose with eval.py --measurements.
+        measurements=CIFAR_MEASUREMENTS,
         cost_ratio={"score-matching": 3.92, "anti-score-matching": 2.09, "gradient-norm": 3.13},
     ),
     # Accelerator: the paper's network and optimiser on CIFAR-10 (the paper used CIFAR-100).
