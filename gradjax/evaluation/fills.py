@@ -58,14 +58,16 @@ def gaussian_blur(x: jax.Array, sigma: float = BLUR_SIGMA) -> jax.Array:
     return _per_channel_conv(x, kernel) / _per_channel_conv(jnp.ones_like(x[..., :1]), kernel)
 
 
-def linear_imputation(x: jax.Array, removed: jax.Array, *, max_iterations: int = 1000) -> jax.Array:
+def linear_imputation(x: jax.Array, removed: jax.Array, *, max_iterations: int = 500) -> jax.Array:
     """ROAD's linear imputation without its noise: ``(B, H, W, C)``, removed pixels replaced.
 
     Removed pixels ``u`` solve ``d_i u_i − Σ_j∈removed w_ij u_j = Σ_j∈known w_ij x_j`` with
     ``d_i = Σ_j w_ij`` over the neighbours inside the image: the Laplacian block of the
     removed pixels, symmetric positive definite when a pixel is known, solved by conjugate
-    gradients from the mean-colour fill. An image with every pixel removed (a singular block)
-    gets its mean colour.
+    gradients from the mean-colour fill to a relative residual of 1e-5 (on 28×28 images with
+    10–90% removed: within 5e-4 of the converged solution, 5% of ROAD's added noise, in 0.6–0.9
+    of the time for 1e-6). An image with every pixel removed (a singular block) gets its mean
+    colour.
     """
     mean = jnp.mean(x, axis=(1, 2), keepdims=True)
     all_removed = jnp.all(removed, axis=(1, 2))[:, None, None, None]
@@ -76,7 +78,7 @@ def linear_imputation(x: jax.Array, removed: jax.Array, *, max_iterations: int =
         return m * (degree * u - _per_channel_conv(m * u, _ROAD_KERNEL)) + (1 - m) * u
 
     rhs = m * _per_channel_conv((1 - m) * x, _ROAD_KERNEL)
-    u, _ = jax.scipy.sparse.linalg.cg(operator, rhs, x0=m * mean, tol=1e-6, maxiter=max_iterations)
+    u, _ = jax.scipy.sparse.linalg.cg(operator, rhs, x0=m * mean, tol=1e-5, maxiter=max_iterations)
     return jnp.where(all_removed, mean, jnp.where(m > 0, u, x))
 
 
