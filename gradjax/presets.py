@@ -28,6 +28,8 @@ from gradjax.objectives import OBJECTIVES
 from gradjax.saliency import PAPER_METHODS, SaliencyOptions
 
 GAN_TEST_RUN = "gan-test-classifier"
+# The reference run every study trains first, at the default constants.
+BASELINE_RUN = ("baseline", ObjectiveConfig("baseline"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +112,7 @@ MNIST_SETTINGS = {
 
 
 def _sweep(lams, mus) -> tuple[tuple[str, ObjectiveConfig], ...]:
-    runs = [("baseline", ObjectiveConfig("baseline"))]
+    runs = [BASELINE_RUN]
     for lam in lams:
         for mu in mus:
             runs.append((f"sm-lam{lam:g}-mu{mu:g}", ObjectiveConfig("score-matching", lam, mu)))
@@ -144,7 +146,7 @@ ESTIMATOR_MEASUREMENTS = (
 
 def _estimator_runs(estimators) -> tuple[tuple[str, ObjectiveConfig], ...]:
     sm = tuple((f"sm-{e}", ObjectiveConfig("score-matching", estimator=e)) for e in estimators)
-    return (("baseline", ObjectiveConfig("baseline")), *sm)
+    return (BASELINE_RUN, *sm)
 
 
 _ESTIMATOR_SETTINGS = {
@@ -200,7 +202,7 @@ PRESETS = {
         # (h ran to −298 by step 240, NaN at step 300); μh² holds h near −1/(2μ), −5,000 at
         # 1e-4 and −500 at 1e-3, where it settled (REPRODUCTION.md, deviations).
         objectives=(
-            ("baseline", ObjectiveConfig("baseline")),
+            BASELINE_RUN,
             ("score-matching", ObjectiveConfig("score-matching", mu=1e-3)),
             ("anti-score-matching", ObjectiveConfig("anti-score-matching")),
             ("gradient-norm", ObjectiveConfig("gradient-norm")),

@@ -159,7 +159,7 @@ def hutchinson_trace(
       fn: ``(B, *event) -> (B,)``, examples independent.
       x: ``(B, *event)`` floating-point inputs.
       key: PRNG key for the probes.
-      num_samples: probes per example ``N >= 1``, applied in sequence to one linearisation.
+      num_samples: probes per example ``N >= 1``, applied in sequence.
       distribution: ``"gaussian"`` or ``"rademacher"``.
       return_stderr: also return each estimate's standard error from its own probes.
       mode: ``"auto"``, ``"reverse"`` or ``"forward"`` (above).

@@ -24,7 +24,7 @@ from gradjax.trace import (
     _check_fn_and_input,
     _hessian_vector_product,
     _map_over_samples,
-    standard_error,
+    _mean_and_stderr,
 )
 
 
@@ -43,8 +43,7 @@ def frobenius_sq_estimate(
     hvp = _hessian_vector_product(fn, x)
     batch = x.shape[0]
     squares = _map_over_samples(lambda v: jnp.sum(hvp(v).reshape(batch, -1) ** 2, -1), probes)
-    mean = jnp.mean(squares, axis=0)
-    return (mean, standard_error(squares)) if return_stderr else mean
+    return _mean_and_stderr(squares, return_stderr)
 
 
 def gradient_sq_norm(fn, x: jax.Array, /) -> jax.Array:
@@ -101,10 +100,7 @@ def hutchpp_trace(fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12)
     Returns:
       ``(B,)`` trace estimates.
     """
-    _check_fn_and_input(fn, x)
-    check_positive_int(num_matvecs, "num_matvecs")
-    if num_matvecs < 3:
-        raise ValueError(f"num_matvecs must be >= 3 for Hutch++, got {num_matvecs}.")
+    _check_budget(fn, x, num_matvecs, 3, "Hutch++")
     k = num_matvecs // 3
     batch, dim = x.shape[0], x[0].size
     apply = _columns_hvp(fn, x)
@@ -115,6 +111,13 @@ def hutchpp_trace(fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12)
     g = jax.random.normal(key_g, (batch, dim, k), x.dtype)
     g = g - q @ jnp.einsum("bdk,bdl->bkl", q, g)  # project out the captured subspace
     return low_rank + jnp.einsum("bdk,bdk->b", g, apply(g)) / k
+
+
+def _check_budget(fn, x: jax.Array, num_matvecs: int, minimum: int, method: str) -> None:
+    _check_fn_and_input(fn, x)
+    check_positive_int(num_matvecs, "num_matvecs")
+    if num_matvecs < minimum:
+        raise ValueError(f"num_matvecs must be >= {minimum} for {method}, got {num_matvecs}.")
 
 
 def _columns_hvp(fn, x: jax.Array):
@@ -154,10 +157,7 @@ def xtrace(
     Returns:
       ``(B,)`` trace estimates, or ``(estimates, stderr)``.
     """
-    _check_fn_and_input(fn, x)
-    check_positive_int(num_matvecs, "num_matvecs")
-    if num_matvecs < 4:
-        raise ValueError(f"num_matvecs must be >= 4 for XTrace, got {num_matvecs}.")
+    _check_budget(fn, x, num_matvecs, 4, "XTrace")
     m = num_matvecs // 2
     batch, dim = x.shape[0], x[0].size
     apply = _columns_hvp(fn, x)
@@ -179,8 +179,7 @@ def xtrace(
         return low_rank + jnp.sum(u * hu, axis=1)
 
     estimates = jax.lax.map(leave_out, jnp.arange(m))  # (m, B)
-    mean = jnp.mean(estimates, axis=0)
-    return (mean, standard_error(estimates)) if return_stderr else mean
+    return _mean_and_stderr(estimates, return_stderr)
 
 
 __all__ = [

@@ -94,5 +94,14 @@ FILLS: dict[str, Callable] = {
     "blur": lambda x, removed, key: gaussian_blur(x),
     "road": _road,
 }
+# The fills that draw from their key.
+RANDOM_FILLS = frozenset({"noise", "road"})
 
-__all__ = ["BLUR_SIGMA", "FILLS", "ROAD_NOISE", "gaussian_blur", "linear_imputation"]
+__all__ = [
+    "BLUR_SIGMA",
+    "FILLS",
+    "RANDOM_FILLS",
+    "ROAD_NOISE",
+    "gaussian_blur",
+    "linear_imputation",
+]

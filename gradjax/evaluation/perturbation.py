@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from gradjax.checks import check_choice
-from gradjax.evaluation.fills import FILLS
+from gradjax.evaluation.fills import FILLS, RANDOM_FILLS
 from gradjax.gradients import LogitsFn
 
 
@@ -44,7 +44,7 @@ def perturb(
       (the image's mean colour by default, as in the paper); key: for the random fills.
     """
     check_choice(fill, "fill", FILLS)
-    if key is None and fill in ("noise", "road"):
+    if key is None and fill in RANDOM_FILLS:
         raise ValueError(f"fill {fill!r} is random: pass a key")
     num_pixels = ranks.shape[1] * ranks.shape[2]
     removed = ranks < jnp.round(fraction * num_pixels)

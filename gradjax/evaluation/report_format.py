@@ -20,4 +20,9 @@ def verdict_cell(d: dict, *, higher: str = "higher", lower: str = "lower") -> st
     return verdict(d["low"], d["high"], higher=higher, lower=lower)
 
 
-__all__ = ["interval", "pct_interval", "verdict_cell"]
+def table_head(columns) -> list[str]:
+    """A markdown table's header and separator lines for ``columns``."""
+    return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+
+
+__all__ = ["interval", "pct_interval", "table_head", "verdict_cell"]

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from gradjax.evaluation.attribution_quality import infidelity, max_sensitivity
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.report_format import interval
+from gradjax.evaluation.report_format import interval, table_head
 from gradjax.evaluation.stats import mean_interval
 from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compute_attribution
 
@@ -136,8 +136,7 @@ def report(metrics: dict) -> list[str]:
             "",
             f"{title}:",
             "",
-            "| model | " + " | ".join(methods) + " |",
-            "|---" * (len(methods) + 1) + "|",
+            *table_head(["model", *methods]),
         ]
         for name, table in metrics["runs"].items():
             cells = " | ".join(interval(table[m][key]) for m in methods)

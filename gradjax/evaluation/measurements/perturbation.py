@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.perturbation import perturbation_correct
-from gradjax.evaluation.report_format import interval, verdict_cell
+from gradjax.evaluation.report_format import interval, table_head, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference, proportion
 from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compute_saliency
 
@@ -221,8 +221,7 @@ def report(metrics: dict) -> list[str]:
     lines += [
         "AUC per saliency method, each model with its own saliency:",
         "",
-        "| model | " + " | ".join(methods) + " |",
-        "|---" * (len(methods) + 1) + "|",
+        *table_head(["model", *methods]),
     ]
     for name, table in metrics["own"].items():
         lines.append(f"| {name} | " + " | ".join(interval(table[m]["auc"]) for m in methods) + " |")

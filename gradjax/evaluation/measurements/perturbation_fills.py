@@ -16,10 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from gradjax.checks import check_choice
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.fills import FILLS
 from gradjax.evaluation.measurements.perturbation import correct_fn, saliency_fn
-from gradjax.evaluation.report_format import interval, verdict_cell
+from gradjax.evaluation.report_format import interval, table_head, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference
 from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions
 
@@ -38,8 +39,7 @@ class Settings:
 
 def measure(ctx: EvalContext, settings: Settings) -> Result:
     for order in settings.orders:
-        if order not in ORDERS:
-            raise ValueError(f"order {order!r}: choose from {sorted(ORDERS)}")
+        check_choice(order, "order", ORDERS)
     x, y = (a[: settings.num_examples] for a in ctx.test_examples)
     fractions = jnp.asarray(settings.fractions, jnp.float32)
     cells = [(f, o) for f in settings.fills for o in settings.orders]
@@ -129,8 +129,7 @@ def report(metrics: dict) -> list[str]:
             "",
             f"Logit-gradient AUC minus {metrics['reference']!r}'s, paired (95% CI):",
             "",
-            "| model | order | " + " | ".join(fills) + " |",
-            "|---|---" + "|---" * len(fills) + "|",
+            *table_head(["model", "order", *fills]),
         ]
         for name, by_fill in diff.items():
             for o in orders:
@@ -145,8 +144,7 @@ def report(metrics: dict) -> list[str]:
             "",
             f"AUC, {o} relevant first:",
             "",
-            "| model | fill | " + " | ".join(methods) + " |",
-            "|---|---" + "|---" * len(methods) + "|",
+            *table_head(["model", "fill", *methods]),
         ]
         for name, by_fill in auc.items():
             for f in fills:

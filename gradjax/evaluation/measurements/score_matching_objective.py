@@ -71,14 +71,15 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         per_image[run.name] = {"h": h, "stderr": stderr, "half_grad_sq": half_sq}
     ref = ctx.reference.name
     runs = {}
-    for name, t in per_image.items():
+    for run in ctx.runs:
+        name, t = run.name, per_image[run.name]
         objective = t["h"] + t["half_grad_sq"]
         runs[name] = {
             "h": mean_interval(t["h"]),
             "half_grad_sq": mean_interval(t["half_grad_sq"]),
             "objective": mean_interval(objective),
             "median_h_stderr": float(np.median(t["stderr"])),
-            "seconds_per_epoch": _seconds_per_epoch(ctx, name),
+            "seconds_per_epoch": _seconds_per_epoch(run),
         }
         for key, other in (("objective_difference", ref), ("compared", settings.compare_to)):
             if other in per_image and other != name:
@@ -94,8 +95,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     return Result(metrics, [_h_figure(ctx)])
 
 
-def _seconds_per_epoch(ctx: EvalContext, name: str) -> float | None:
-    run = next(r for r in ctx.runs if r.name == name)
+def _seconds_per_epoch(run) -> float | None:
     seconds = [e["epoch_seconds"] for e in run.rundir.epoch_records()[1:] if "epoch_seconds" in e]
     return float(np.mean(seconds)) if seconds else None
 
