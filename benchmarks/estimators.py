@@ -9,9 +9,10 @@ inputs (D = 64), against that MLP's forward pass.
 
 ``--strategies`` instead compares the routes to Hutchinson's ``vᵀHv`` on the same CNN (CIFAR
 shape, batch 32 by default) at 1, 4 and 16 gaussian probes, one jit each: gradjax's
-``hutchinson_trace`` in each mode, a plain ``vmap`` over probes of jvp-of-grad, and, if it is
-installed (``pip install -e '.[bench]'``), matfree 0.6.3's Monte-Carlo estimator vmapped over
-examples with jvp-of-grad matvecs; ``ratio_to_peer`` is each time over matfree's.
+``hutchinson_trace`` in each mode, a plain ``vmap`` over probes of jvp-of-grad, one forward
+pass (the unit of ``ratio_to_forward``) and, if it is installed (``pip install -e
+'.[bench]'``), matfree 0.6.3's Monte-Carlo estimator vmapped over examples with jvp-of-grad
+matvecs; ``ratio_to_peer`` is each time over matfree's.
 """
 
 from __future__ import annotations
@@ -121,14 +122,20 @@ def time_hutchinson_strategies(shape, repeats, probe_counts=(1, 4, 16)):
         has_peer = False
         print("# matfree not installed: no peer (pip install -e '.[bench]')", file=sys.stderr)
     for n in probe_counts:
-        candidates = {f"hutchinson_{m}": gradjax_mode(m, n) for m in ("auto", "reverse", "forward")}
+        candidates = {f"hutchinson_{m}": gradjax_mode(m, n) for m in ("forward", "reverse")}
+        candidates["forward_pass"] = lambda params, x, key: selected_logit_fn(model, params, y)(x)
         candidates["vmap_jvp_of_grad"] = vmap_jvp_of_grad(n)
         if has_peer:
             candidates["matfree_0.6.3"] = matfree_peer(n)
         calls = {name: (jax.jit(fn), (params, x, key_est)) for name, fn in candidates.items()}
         times = interleaved_median_ms(calls, repeats=repeats)
         for name, ms in times.items():
-            record = {"name": name, "probes": n, "ms": ms}
+            record = {
+                "name": name,
+                "probes": n,
+                "ms": ms,
+                "ratio_to_forward": ms / times["forward_pass"],
+            }
             if has_peer:
                 record["ratio_to_peer"] = ms / times["matfree_0.6.3"]
             print_record(**record)

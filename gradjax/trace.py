@@ -34,7 +34,7 @@ PROBE_SAMPLERS = {
     "gaussian": jax.random.normal,
     "rademacher": jax.random.rademacher,
 }
-HUTCHINSON_MODES = ("auto", "reverse", "forward")
+HUTCHINSON_MODES = ("forward", "reverse")
 
 
 def _check_fn_and_input(fn: BatchedScalarFn, x: jax.Array) -> None:
@@ -136,7 +136,7 @@ def hutchinson_trace(
     num_samples: int = 1,
     distribution: str = "gaussian",
     return_stderr: bool = False,
-    mode: str = "auto",
+    mode: str = "forward",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Hutchinson's estimator ``mean_n v_nᵀ H v_n``.
 
@@ -145,15 +145,17 @@ def hutchinson_trace(
 
     Two ways to the quadratic forms, equal up to float rounding:
 
+    - ``"forward"`` (default): ``vᵀHv`` directly as the second directional derivative, two
+      nested ``jvp`` per probe (:func:`_quadratic_form_forward`), no backward pass;
     - ``"reverse"``: Hessian-vector products by jvp-of-grad, the gradient linearised once
-      (``jax.linearize``) and each probe one tangent pass through it, forward and backward;
-    - ``"forward"``: ``vᵀHv`` directly as the second directional derivative, two nested
-      ``jvp`` per probe (:func:`_quadratic_form_forward`), no backward pass.
+      (``jax.linearize``) and each probe one tangent pass through it, forward and backward.
 
-    ``"auto"`` takes ``"reverse"`` for one probe and ``"forward"`` for several: on CPU (softplus
-    CNN, CIFAR shape, batch 32) a further probe costs about 2.2 forward passes by
-    forward-over-forward against 3.3 through the linearised gradient, while for one probe the
-    shared linearisation is no loss (figures in benchmarks/estimators.py --strategies).
+    On CPU (softplus CNN, CIFAR shape, batch 32) forward mode costs 2.0 forward passes for one
+    probe against 3.0 for jvp-of-grad, and a further probe about 1.3 against 3.3 through the
+    linearised gradient (benchmarks/estimators.py --strategies). Forward mode pays for the
+    activations' derivative rules at second order: with ``jax.nn.softplus``, whose rule
+    (through ``logaddexp``) is costly to differentiate again, one probe cost 1.3× reverse
+    mode; :func:`gradjax.models.activations.softplus` has a cheap rule.
 
     Args:
       fn: ``(B, *event) -> (B,)``, examples independent.
@@ -162,7 +164,7 @@ def hutchinson_trace(
       num_samples: probes per example ``N >= 1``, applied in sequence.
       distribution: ``"gaussian"`` or ``"rademacher"``.
       return_stderr: also return each estimate's standard error from its own probes.
-      mode: ``"auto"``, ``"reverse"`` or ``"forward"`` (above).
+      mode: ``"forward"`` or ``"reverse"`` (above).
 
     Returns:
       ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``
@@ -172,8 +174,6 @@ def hutchinson_trace(
     check_positive_int(num_samples, "num_samples")
     check_choice(distribution, "distribution", PROBE_SAMPLERS)
     check_choice(mode, "mode", HUTCHINSON_MODES)
-    if mode == "auto":
-        mode = "reverse" if num_samples == 1 else "forward"
     probes = PROBE_SAMPLERS[distribution](key, (num_samples, *x.shape), x.dtype)
     if mode == "forward":
         quadratic_forms = _map_over_samples(lambda v: _quadratic_form_forward(fn, x, v), probes)
