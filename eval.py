@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write no figure that shows dataset images (for data you may not redistribute)",
     )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="keep finished measurements here; a re-run after an interruption resumes "
+        "(outside anything you publish: it holds arrays derived from the test images)",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -132,6 +138,7 @@ def main(argv=None) -> int:
             common=common,
             settings=settings,
             progress=not args.no_progress,
+            cache_dir=args.cache_dir,
         )
     except (FileNotFoundError, ValueError, CheckpointError) as err:
         print(f"eval.py: error: {err}", file=sys.stderr)

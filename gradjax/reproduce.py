@@ -9,7 +9,8 @@ Runs go to ``--runs-dir`` (default ``$GRADJAX_RUNS/<preset>``, ``$GRADJAX_RUNS``
 evaluation (``metrics.json``, figures, ``report.md``) to ``--out`` (default
 ``results/<preset>``). Finished runs are skipped and interrupted ones resumed, in a fixed order
 (baseline, classifier, then the objectives in registry order), so re-running the command after
-a crash, a kill or a lost machine continues (or restarts) without manual steps.
+a crash, a kill or a lost machine continues (or restarts) without manual steps. The evaluation
+keeps its finished pieces in ``<runs-dir>/evaluation-cache``, so it resumes too.
 ``--background`` starts the same command with ``nohup`` and a log file and returns.
 """
 
@@ -153,6 +154,8 @@ def main(argv=None) -> int:
             common=preset.common,
             settings=preset.settings,
             progress=not args.no_progress,
+            # Beside the runs, outside the work tree: an interrupted evaluation resumes.
+            cache_dir=runs_dir / "evaluation-cache",
         )
         print(f"[reproduce] report: {report}")
     return 0

@@ -1,6 +1,7 @@
 """Evaluation measurements against closed forms and brute force, and eval.py end to end on small
 digits models."""
 
+import dataclasses
 import json
 
 import jax
@@ -234,6 +235,8 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     measured = metrics["measurements"]
     assert set(measured) == set(MEASUREMENTS)
+    seconds = json.loads((tmp_path / "timings.json").read_text())["seconds"]
+    assert set(seconds) == set(MEASUREMENTS) and all(t >= 0 for t in seconds.values())
     assert len(measured["density-epochs"]["runs"]["baseline"]["steps"]) == 2
     expected = {
         "density_ratio.png",
@@ -306,6 +309,56 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     repeat = json.loads((again.parent / "metrics.json").read_text())["measurements"]
     assert list(repeat) == ["samples", "gan-test"]
     assert repeat["gan-test"] == measured["gan-test"]  # and deterministic given the seed
+
+
+def test_an_interrupted_evaluation_resumes_from_its_kept_pieces(digits_runs, tmp_path, monkeypatch):
+    runs, classifier = digits_runs
+    chosen = ("accuracy", "density-epochs", "samples", "gan-test", "perturbation")
+    kwargs = {"classifier_dir": classifier, "measurements": chosen}
+    plain = evaluate(runs, tmp_path / "plain", **kwargs).parent
+    # Interrupted inside pixel perturbation, after two of its four run × method pieces.
+    calls = []
+    tables = perturbation._correct_tables
+
+    def interrupted(*args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(args[2])
+        return tables(*args)
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(perturbation, "_correct_tables", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(runs, tmp_path / "first", cache_dir=cache, **kwargs)
+    # Resumed: the two finished pieces are loaded, the other two computed.
+    calls.clear()
+    monkeypatch.setattr(
+        perturbation, "_correct_tables", lambda *a: calls.append(a[2]) or tables(*a)
+    )
+    resumed = evaluate(runs, tmp_path / "resumed", cache_dir=cache, **kwargs).parent
+    assert len(calls) == 2
+    # Again, into a new directory, with every measurement broken: all of it is loaded, the
+    # figures written again byte for byte, the numbers those of an evaluation without a cache.
+    for name in chosen:
+
+        def broken(ctx, settings):
+            raise AssertionError("recomputed")
+
+        broken.__module__ = MEASUREMENTS[name].measure.__module__
+        monkeypatch.setitem(
+            MEASUREMENTS, name, dataclasses.replace(MEASUREMENTS[name], measure=broken)
+        )
+    again = evaluate(runs, tmp_path / "again", cache_dir=cache, **kwargs).parent
+    expected = json.loads((plain / "metrics.json").read_text())
+    for out in (resumed, again):
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["measurements"] == expected["measurements"]
+        for figure in metrics["figures"]:
+            assert (out / figure).read_bytes() == (plain / figure).read_bytes()
+    # A model that changed is never served a kept result.
+    retrained = dict(runs, baseline=runs["score-matching"], **{"score-matching": runs["baseline"]})
+    with pytest.raises(AssertionError, match="recomputed"):
+        evaluate(retrained, tmp_path / "swapped", cache_dir=cache, **kwargs)
 
 
 def test_no_dataset_figures_keeps_only_figures_without_data_images(digits_runs, tmp_path):

@@ -4,20 +4,24 @@ of the measurements it declared it needs; and what every measurement returns (:c
 A measurement is ``measure(ctx: EvalContext, settings) -> Result`` (see
 :mod:`gradjax.evaluation.measurements`). Runs are loaded once, through :class:`RunDir`, and all
 models are measured on the same test images with the same noise, so differences between them
-are paired.
+are paired. Long measurements keep their finished pieces with :meth:`EvalContext.memo`, so an
+interrupted evaluation resumes (:mod:`gradjax.evaluation.cache`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 from gradjax.data import Dataset, draw_examples, load_dataset, slices
+from gradjax.evaluation.cache import EvalCache, params_digest, source_digest
 from gradjax.rundir import RunDir
 from gradjax.training import model_of
 
@@ -52,6 +56,11 @@ class Run:
         """``x -> (B, C)`` logits with ``params`` (default: the trained ones)."""
         return functools.partial(self.apply_fn, self.params if params is None else params)
 
+    @functools.cached_property
+    def identity(self) -> tuple[str, str]:
+        """``(name, digest of the trained parameters)``: what a kept result was computed from."""
+        return self.name, params_digest(self.params)
+
 
 @dataclasses.dataclass
 class Result:
@@ -72,6 +81,41 @@ class EvalContext:
     progress: bool = True
     classifier: Run | None = None
     results: dict[str, Result] = dataclasses.field(default_factory=dict)
+    cache: EvalCache = dataclasses.field(default_factory=EvalCache)
+
+    def memo(
+        self,
+        piece: str,
+        compute: Callable[[], object],
+        *,
+        settings,
+        runs: Sequence[Run],
+        code: types.ModuleType | None = None,
+    ):
+        """``compute()``, or its value kept from an earlier, interrupted evaluation.
+
+        The key is ``piece`` (a name unique within the measurement, e.g. ``"run/method"``),
+        ``settings`` (a settings dataclass, or a dict of them), :class:`Common`, the dataset,
+        the :attr:`Run.identity` of every model in ``runs`` that ``compute`` reads, and the
+        source digest of ``code`` (default: the module defining ``compute``, or the function a
+        ``functools.partial`` wraps) and of the gradjax
+        modules it reaches.
+        """
+        if dataclasses.is_dataclass(settings):
+            settings = dataclasses.asdict(settings)
+        else:
+            settings = {name: dataclasses.asdict(s) for name, s in settings.items()}
+        key = {
+            "piece": piece,
+            "settings": settings,
+            "common": dataclasses.asdict(self.common),
+            "dataset": (self.dataset.name, len(self.dataset.test_images)),
+            "models": [run.identity for run in runs],
+            "code": source_digest(
+                code or sys.modules[getattr(compute, "func", compute).__module__]
+            ),
+        }
+        return self.cache.get_or_compute(key, compute)
 
     @functools.cached_property
     def test_examples(self) -> tuple[jax.Array, jax.Array]:

@@ -1,5 +1,9 @@
 """Evaluates trained runs: every registered measurement (or a chosen subset, with the
-measurements they need), written as ``metrics.json``, PNG figures and ``report.md``.
+measurements they need), written as ``metrics.json``, PNG figures and ``report.md``, and the
+wall time of each measurement as ``timings.json`` (apart, so that re-runs give identical
+metrics). With a ``cache_dir`` every finished measurement (and every finished piece of the long
+ones) is kept there, so an interrupted evaluation resumes where it stopped
+(:mod:`gradjax.evaluation.cache`).
 
 All models are measured on the same test images with the same noise (from ``common.seed``),
 so their differences are paired and a re-run gives the same numbers.
@@ -9,13 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from gradjax.checks import check_choice
-from gradjax.evaluation.context import Common, EvalContext, dataset_of, load_run
+from gradjax.evaluation.cache import EvalCache
+from gradjax.evaluation.context import Common, EvalContext, Result, dataset_of, load_run
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.report import write_report
 from gradjax.evaluation.stats import to_json
@@ -54,6 +61,7 @@ def evaluate_runs(
     common: Common | None = None,
     settings: Mapping[str, object] | None = None,
     progress: bool = True,
+    cache_dir: str | Path | None = None,
 ) -> Path:
     """Runs ``measurements`` on the named runs; returns the path of ``report.md``.
 
@@ -66,6 +74,9 @@ def evaluate_runs(
       common: settings shared by the measurements (default :class:`Common`).
       settings: ``{measurement: its Settings}``; missing ones take their defaults.
       progress: show progress bars.
+      cache_dir: where finished measurements and pieces are kept for a resumed evaluation
+        (``None``: nothing kept). Keep it out of anything published: pieces hold arrays
+        derived from the test images.
 
     Raises:
       ValueError: no runs, an unknown measurement, runs on different datasets, a checkpoint
@@ -89,7 +100,9 @@ def evaluate_runs(
     classifier = runs.pop("GAN-test classifier", None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = EvalContext(list(runs.values()), dataset, common, out, progress, classifier)
+    ctx = EvalContext(
+        list(runs.values()), dataset, common, out, progress, classifier, cache=EvalCache(cache_dir)
+    )
     settings = {name: (settings or {}).get(name) or MEASUREMENTS[name].settings() for name in order}
 
     metrics = {
@@ -103,14 +116,49 @@ def evaluate_runs(
         "measurements": {},
     }
     figures = []
+    timings = {}
     for name in tqdm(order, desc="evaluation", disable=not progress):
-        result = MEASUREMENTS[name].measure(ctx, settings[name])
+        started = time.perf_counter()
+        result = _measure_or_load(ctx, name, settings)
+        timings[name] = round(time.perf_counter() - started, 1)
         ctx.results[name] = result
         metrics["measurements"][name] = to_json(result.metrics)
         figures += [str(p.relative_to(out)) for p in result.figures]
     metrics["figures"] = figures
     (out / "metrics.json").write_text(json.dumps(to_json(metrics), indent=1) + "\n")
+    (out / "timings.json").write_text(json.dumps({"seconds": timings}, indent=1) + "\n")
     return write_report(metrics, out)
+
+
+def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]) -> Result:
+    """Measurement ``name``, or its kept result with its figures written again into ``ctx.out``.
+
+    Its key holds its settings and those of the measurements it reads, every model (the
+    classifier too) and, for the checkpoints some measurements read, each run's epoch steps.
+    """
+    measurement = MEASUREMENTS[name]
+
+    def compute() -> dict:
+        result = measurement.measure(ctx, settings[name])
+        return {
+            "metrics": result.metrics,
+            "artifacts": result.artifacts,
+            "figures": {str(p.relative_to(ctx.out)): p.read_bytes() for p in result.figures},
+        }
+
+    runs = [*ctx.runs, *([ctx.classifier] if ctx.classifier else [])]
+    steps = {run.name: run.rundir.epoch_steps() for run in runs}
+    kept = ctx.memo(
+        f"measurement/{name}/epoch-steps/{json.dumps(steps, sort_keys=True)}",
+        compute,
+        settings={n: settings[n] for n in (name, *measurement.needs)},
+        runs=runs,
+        code=sys.modules[measurement.measure.__module__],
+    )
+    for relative, content in kept["figures"].items():
+        (ctx.out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (ctx.out / relative).write_bytes(content)
+    return Result(kept["metrics"], [ctx.out / r for r in kept["figures"]], kept["artifacts"])
 
 
 __all__ = ["evaluate_runs", "plan"]

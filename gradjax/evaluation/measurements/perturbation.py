@@ -72,6 +72,22 @@ def _curve(correct: np.ndarray) -> dict:
     }
 
 
+def _correct_tables(ctx: EvalContext, run, method: str, settings: Settings):
+    """``(F, N)`` correctness of ``run`` with its own ``method`` relevance, and (logit-gradient
+    only, else ``None``) of the reference model with that relevance."""
+    x, y = ctx.test_examples
+    fractions = jnp.asarray(settings.fractions, jnp.float32)
+    ref = ctx.reference
+    mine, fixed = [], []
+    for i, (xb, yb) in enumerate(ctx.batches(x, y)):
+        key = jax.random.fold_in(ctx.key, i)
+        rel = saliency_fn(method, run.apply_fn, run.params, xb, yb, key, settings.saliency)
+        mine.append(np.asarray(correct_fn(run.apply_fn, run.params, xb, yb, rel, fractions)))
+        if method == "logit-gradient":
+            fixed.append(np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, rel, fractions)))
+    return np.concatenate(mine, axis=1), (np.concatenate(fixed, axis=1) if fixed else None)
+
+
 def measure(ctx: EvalContext, settings: Settings) -> Result:
     x, y = ctx.test_examples
     fractions = jnp.asarray(settings.fractions, jnp.float32)
@@ -82,22 +98,17 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         for run in ctx.runs:
             own[run.name] = {}
             for method in settings.methods:
-                mine, fixed = [], []
-                for i, (xb, yb) in enumerate(ctx.batches(x, y)):
-                    key = jax.random.fold_in(ctx.key, i)
-                    rel = saliency_fn(
-                        method, run.apply_fn, run.params, xb, yb, key, settings.saliency
-                    )
-                    mine.append(
-                        np.asarray(correct_fn(run.apply_fn, run.params, xb, yb, rel, fractions))
-                    )
-                    if method == "logit-gradient":
-                        fixed.append(
-                            np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, rel, fractions))
-                        )
-                own[run.name][method] = np.concatenate(mine, axis=1)
-                if fixed:
-                    by_reference[run.name] = np.concatenate(fixed, axis=1)
+                # One piece per run × method (minutes to an hour at CIFAR size): an interrupted
+                # evaluation resumes from the last finished one.
+                mine, fixed = ctx.memo(
+                    f"{run.name}/{method}",
+                    functools.partial(_correct_tables, ctx, run, method, settings),
+                    settings=settings,
+                    runs=[run, ref],
+                )
+                own[run.name][method] = mine
+                if fixed is not None:
+                    by_reference[run.name] = fixed
                 bar.update(1)
     # A random ranking, for scale: the reference model with uniformly random relevance.
     random = np.concatenate(
