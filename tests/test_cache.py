@@ -23,12 +23,13 @@ def counting(value):
 
 def test_a_kept_piece_is_loaded_and_another_key_computes(tmp_path):
     cache = EvalCache(tmp_path)
-    compute, calls = counting({"a": jnp.arange(3.0), "b": 2})
+    compute, calls = counting({"b": 2, "a": jnp.arange(3.0)})
     first = cache.get_or_compute({"piece": "x", "n": 1}, compute)
     again = cache.get_or_compute({"n": 1, "piece": "x"}, compute)  # key order does not matter
     assert len(calls) == 1
     np.testing.assert_array_equal(again["a"], np.arange(3.0))
     assert isinstance(first["a"], np.ndarray)  # brought to the host before pickling
+    assert list(first) == list(again) == ["b", "a"]  # the order of keys (report rows) is kept
     cache.get_or_compute({"piece": "x", "n": 2}, compute)
     assert len(calls) == 2
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".pkl", ".pkl"]  # no temporaries

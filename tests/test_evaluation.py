@@ -353,6 +353,7 @@ def test_an_interrupted_evaluation_resumes_from_its_kept_pieces(digits_runs, tmp
     for out in (resumed, again):
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["measurements"] == expected["measurements"]
+        assert list(metrics["measurements"]["accuracy"]["runs"]) == list(runs)  # row order
         for figure in metrics["figures"]:
             assert (out / figure).read_bytes() == (plain / figure).read_bytes()
     # A model that changed is never served a kept result.

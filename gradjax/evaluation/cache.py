@@ -66,10 +66,23 @@ def source_digest(module: types.ModuleType) -> str:
     return h.hexdigest()[:16]
 
 
+def _to_host(value):
+    """``value`` with every array brought to the host as numpy, containers and the order of
+    dict keys kept (``jax.device_get`` would sort them, and the order of runs is the order of
+    the report's rows)."""
+    if isinstance(value, dict):
+        return {k: _to_host(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_host(v) for v in value)
+    if isinstance(value, jax.Array):
+        return np.asarray(value)
+    return value
+
+
 class EvalCache:
     """Pickled results under ``directory`` by key; ``directory=None`` computes every time.
 
-    Values are brought to the host (``jax.device_get``) before pickling, so a piece holds numpy
+    Values are brought to the host (:func:`_to_host`) before pickling, so a piece holds numpy
     arrays and Python numbers only.
     """
 
@@ -100,7 +113,7 @@ class EvalCache:
                     RuntimeWarning,
                     stacklevel=2,
                 )
-        value = jax.device_get(compute())
+        value = _to_host(compute())
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
