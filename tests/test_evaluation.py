@@ -493,6 +493,45 @@ def test_estimator_table_has_one_row_per_score_matching_run_sorted_by_estimator_
     assert estimator_table({"runs": one_estimator, "measurements": {}}) == []
 
 
+def test_paper_table_sets_each_paper_objective_beside_the_papers_numbers():
+    from gradjax.evaluation.report import PAPER_CIFAR100, paper_table
+
+    def rec(v):
+        return {"value": v, "low": v - 0.01, "high": v + 0.01}
+
+    runs = {
+        n: {"config": {"objective": {"name": o}}}
+        for n, o in (("b", "baseline"), ("sm", "score-matching"), ("extra", "no-such-objective"))
+    }
+    sigmas = [0.1, 0.5]
+    measurements = {
+        "accuracy": {"runs": {"b": rec(0.9), "sm": rec(0.8), "extra": rec(0.7)}},
+        "density": {
+            "sigmas": sigmas,
+            "headline_sigma": 0.5,
+            "runs": {
+                n: {k: [0.0, v[k]] for k in v} for n, v in (("b", rec(-1.0)), ("sm", rec(-3.0)))
+            },
+            "difference": {"sm": {k: [0.0, v] for k, v in rec(-2.0).items()}},
+        },
+    }
+    lines = paper_table({"runs": runs, "measurements": measurements})
+    rows = [line.split(" | ") for line in lines[4:]]
+    assert [r[0] for r in rows] == ["| b", "| sm"]  # only the paper's objectives, in run order
+    assert rows[1][1:4] == [
+        f"{PAPER_CIFAR100['score-matching'][0]:.2f}",
+        f"{PAPER_CIFAR100['score-matching'][1]:.2f}",
+        "80.00 [79.00, 81.00]",
+    ]
+    assert rows[1][4:6] == ["-3 [-3.01, -2.99]", "-2 [-2.01, -1.99]"]
+    assert rows[0][5] == "—" and rows[1][6] == "—"  # the reference's Δ; no GAN-test measured
+    # Sweeps and seed studies (an objective twice) and a single objective get no table.
+    twice = dict(runs, sm2={"config": {"objective": {"name": "score-matching"}}})
+    assert paper_table({"runs": twice, "measurements": measurements}) == []
+    alone = {"b": runs["b"]}
+    assert paper_table({"runs": alone, "measurements": measurements}) == []
+
+
 def test_presets_train_the_reference_first_and_every_registered_objective(tmp_path):
     from gradjax.objectives import OBJECTIVES
     from gradjax.presets import GAN_TEST_RUN, PRESETS

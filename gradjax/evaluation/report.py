@@ -1,4 +1,5 @@
-"""``report.md`` from ``metrics.json``: the runs, one section per measurement (each written by
+"""``report.md`` from ``metrics.json``: the runs, a headline table beside the paper's
+numbers, one section per measurement (each written by
 its own ``report`` function, see :mod:`gradjax.evaluation.measurements`), the verdicts on the
 paper's claims (:mod:`gradjax.evaluation.verdicts`), and the figures. Every number in it is read
 from ``metrics.json``."""
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.measurements.density import at_sigma
+from gradjax.evaluation.report_format import interval, pct_interval
 from gradjax.evaluation.verdicts import verdict_lines
 from gradjax.objectives import OBJECTIVES
 
@@ -124,6 +126,74 @@ def estimator_table(metrics: dict) -> list[str]:
     return lines
 
 
+# The paper's CIFAR-100 results (ResNet-18; test accuracy, GAN-test of samples, %) per
+# objective, as issue #11 quotes them, for the headline table beside ours.
+PAPER_CIFAR100 = {
+    "baseline": (78.01, 59.47),
+    "score-matching": (72.20, 72.75),
+    "anti-score-matching": (74.87, 16.40),
+    "gradient-norm": (76.60, 80.07),
+}
+
+
+def paper_table(metrics: dict) -> list[str]:
+    """One row per run of the paper's objectives beside the paper's CIFAR-100 accuracy and
+    GAN-test: our accuracy, density ratio at the headline σ and its paired difference to the
+    reference, GAN-test from noise, and the logit-gradient perturbation AUC with the model's own
+    and the fixed model, each with its 95% interval. Empty without accuracy, and unless at least
+    two of the paper's objectives were trained, once each."""
+    m = metrics["measurements"]
+    objectives = [run["config"]["objective"]["name"] for run in metrics["runs"].values()]
+    compared = [o for o in objectives if o in PAPER_CIFAR100]
+    if "accuracy" not in m or len(compared) < 2 or len(set(compared)) < len(compared):
+        return []  # not a study of the paper's objectives, one run each (sweeps, seeds)
+
+    def get(measurement, path):
+        record = m.get(measurement)
+        try:
+            for key in path:
+                record = record[key]
+        except (KeyError, TypeError):
+            return None
+        return record
+
+    def density(name, table):
+        d = m.get("density")
+        record = get("density", (table, name))
+        return None if record is None else at_sigma(record, d["sigmas"], d["headline_sigma"])
+
+    def cell(record, fmt):
+        return "—" if record is None else fmt(record)
+
+    sigma = m["density"]["headline_sigma"] if "density" in m else None
+    lines = [
+        "The paper's columns are its CIFAR-100 ResNet-18 results; ours are this evaluation's, with "
+        "95% intervals (differences paired, to the reference model)"
+        + (f"; density ratio = mean f_y(x+η) − f_y(x) at σ = {sigma:g}." if sigma else "."),
+        "",
+        "| run | paper acc. (%) | paper GAN-test (%) | accuracy (%) | density ratio "
+        "| Δ vs reference | GAN-test, noise (%) | perturbation AUC, own | AUC, fixed model |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in metrics["runs"].items():
+        paper = PAPER_CIFAR100.get(run["config"]["objective"]["name"])
+        if paper is None:
+            continue
+        cells = [
+            name,
+            f"{paper[0]:.2f}",
+            f"{paper[1]:.2f}",
+            pct_interval(m["accuracy"]["runs"][name]),
+            cell(density(name, "runs"), interval),
+            cell(density(name, "difference"), interval),
+            cell(get("gan-test", ("runs", name, "generated")), pct_interval),
+            cell(get("perturbation", ("own", name, "logit-gradient", "auc")), interval),
+            cell(get("perturbation", ("by_reference", name, "auc")), interval),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_report(metrics: dict, out: Path) -> Path:
     """Writes ``out/report.md``; figures are referenced by their paths relative to ``out``."""
     lines = [
@@ -136,6 +206,9 @@ def write_report(metrics: dict, out: Path) -> Path:
         "",
         *runs_table(metrics),
     ]
+    beside = paper_table(metrics)
+    if beside:
+        lines += ["", "## Beside the paper", "", *beside]
     for name, result in metrics["measurements"].items():
         section = MEASUREMENTS[name].report(result)
         if section:
