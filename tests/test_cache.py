@@ -4,11 +4,12 @@ import pickle
 import sys
 import types
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gradjax.evaluation.cache import EvalCache, params_digest, source_digest
+from gradjax.evaluation.cache import EvalCache, library_versions, params_digest, source_digest
 
 
 def counting(value):
@@ -80,3 +81,8 @@ def test_source_digest_follows_the_gradjax_modules_a_module_reaches(tmp_path, mo
     assert source_digest(top) == before
     helper_path.write_text("def f():\n    return 2\n")
     assert source_digest(top) != before
+
+
+def test_library_versions_name_the_installed_jax():
+    versions = library_versions()
+    assert versions["jax"] == jax.__version__ and versions["numpy"] == np.__version__

@@ -3,15 +3,17 @@
 At CIFAR size an evaluation takes hours on a CPU, longer than a process may live. It is cut into
 pieces (a whole measurement; inside the long ones, one run or one run × method) whose results
 are pickled under a directory by a key: the piece's name and settings, the shared settings, the
-models it reads (name and a digest of their parameters) and a digest of the source of every
-gradjax module the piece's code reaches. A re-run after an interruption loads the finished
-pieces; anything that could change a result changes its key, so a stale piece is never used.
-Files are written atomically (temporary file, then rename): a kill leaves no half-written piece.
+models it reads (name and a digest of their parameters), a digest of the source of every
+gradjax module the piece's code reaches, and the versions of the numerical libraries. A re-run
+after an interruption loads the finished pieces; anything that could change a result changes
+its key, so a stale piece is never used. Files are written atomically (temporary file, then
+rename): a kill leaves no half-written piece.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import os
@@ -38,6 +40,21 @@ def params_digest(params) -> str:
         h.update(f"{array.shape}{array.dtype}".encode())
         h.update(np.ascontiguousarray(array).tobytes())
     return h.hexdigest()[:16]
+
+
+# The libraries whose numerics a kept result depends on, beside gradjax's own source.
+NUMERIC_LIBRARIES = ("jax", "jaxlib", "flax", "numpy", "scipy")
+
+
+def library_versions() -> dict[str, str | None]:
+    """``{distribution: installed version}`` of :data:`NUMERIC_LIBRARIES` (``None``: absent)."""
+    versions = {}
+    for name in NUMERIC_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def _gradjax_modules(module: types.ModuleType) -> list[types.ModuleType]:
@@ -122,4 +139,4 @@ class EvalCache:
         return value
 
 
-__all__ = ["EvalCache", "params_digest", "source_digest"]
+__all__ = ["EvalCache", "library_versions", "params_digest", "source_digest"]

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from gradjax.data import Dataset, draw_examples, load_dataset, slices
-from gradjax.evaluation.cache import EvalCache, params_digest, source_digest
+from gradjax.evaluation.cache import EvalCache, library_versions, params_digest, source_digest
 from gradjax.rundir import RunDir
 from gradjax.training import model_of
 
@@ -96,10 +96,10 @@ class EvalContext:
 
         The key is ``piece`` (a name unique within the measurement, e.g. ``"run/method"``),
         ``settings`` (a settings dataclass, or a dict of them), :class:`Common`, the dataset,
-        the :attr:`Run.identity` of every model in ``runs`` that ``compute`` reads, and the
-        source digest of ``code`` (default: the module defining ``compute``, or the function a
-        ``functools.partial`` wraps) and of the gradjax
-        modules it reaches.
+        the :attr:`Run.identity` of every model in ``runs`` that ``compute`` reads, the
+        versions of the numerical libraries, and the source digest of ``code`` (default: the
+        module defining ``compute``, or the function a ``functools.partial`` wraps) and of the
+        gradjax modules it reaches.
         """
         if dataclasses.is_dataclass(settings):
             settings = dataclasses.asdict(settings)
@@ -111,6 +111,7 @@ class EvalContext:
             "common": dataclasses.asdict(self.common),
             "dataset": (self.dataset.name, len(self.dataset.test_images)),
             "models": [run.identity for run in runs],
+            "libraries": library_versions(),
             "code": source_digest(
                 code or sys.modules[getattr(compute, "func", compute).__module__]
             ),
