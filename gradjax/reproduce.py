@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -35,17 +36,19 @@ def default_runs_root() -> Path:
 
 
 def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
-    """One line per run: finished / epochs done, and an ETA from the run's own epoch times
-    (or, before its first epoch, the baseline's times the objective's step-cost ratio)."""
+    """One line per run: finished / epochs done, and an ETA from the median of the run's own
+    epoch times (or, before its first epoch, the baseline's times the objective's step-cost
+    ratio). The median, because an epoch's wall time includes any spell the process was
+    paused or shared its cores."""
     configs = preset.run_configs(data_dir)
     base = RunDir(runs_dir / "baseline").epoch_records()
-    base_epoch = sum(r["epoch_seconds"] for r in base) / len(base) if base else None
+    base_epoch = statistics.median(r["epoch_seconds"] for r in base) if base else None
     lines, total = [], 0.0
     for name, config in configs.items():
         records = RunDir(runs_dir / name).epoch_records()
         done, epochs = len(records), config.run.epochs
         if done:
-            per_epoch = sum(r["epoch_seconds"] for r in records) / done
+            per_epoch = statistics.median(r["epoch_seconds"] for r in records)
         elif base_epoch is not None:
             per_epoch = base_epoch * preset.cost_ratio.get(config.objective.name, 1.0)
         else:

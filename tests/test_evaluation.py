@@ -551,6 +551,30 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
     assert "baseline-seed1" in study and f"{GAN_TEST_RUN}-seed1" not in study
     lines = status(PRESETS["cifar10"], tmp_path, "data.tar")
     assert lines[0] == "  baseline: 0/40 epochs, left ?" and "total left" in lines[-1]
+    # ETA from the median epoch: a paused epoch (3600 s) does not inflate it.
+    (tmp_path / "baseline").mkdir()
+    seconds = (100.0, 3600.0, 120.0)
+    (tmp_path / "baseline" / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "kind": "epoch",
+                    "step": 10 * (i + 1),
+                    "epoch": i + 1,
+                    "test_accuracy": 0.5,
+                    "epoch_seconds": t,
+                }
+            )
+            + "\n"
+            for i, t in enumerate(seconds)
+        )
+    )
+    lines = status(PRESETS["cifar10"], tmp_path, "data.tar")
+    assert (
+        lines[0] == f"  baseline: 3/40 epochs, test accuracy 0.5000, left {37 * 120 / 3600:.2f} h"
+    )
+    sm = PRESETS["cifar10"].cost_ratio["score-matching"]
+    assert lines[2].endswith(f"left {40 * 120 * sm / 3600:.2f} h")
 
 
 def test_paired_difference_over_several_statistics_matches_one_at_a_time():
