@@ -57,9 +57,10 @@ class Run:
         return functools.partial(self.apply_fn, self.params if params is None else params)
 
     @functools.cached_property
-    def identity(self) -> tuple[str, str]:
-        """``(name, digest of the trained parameters)``: what a kept result was computed from."""
-        return self.name, params_digest(self.params)
+    def identity(self) -> tuple[str, str, list[int]]:
+        """``(name, digest of the trained parameters, epoch steps checkpointed)``: what a kept
+        result was computed from (the steps for measurements that read every epoch)."""
+        return self.name, params_digest(self.params), self.rundir.epoch_steps()
 
 
 @dataclasses.dataclass

@@ -133,8 +133,8 @@ def evaluate_runs(
 def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]) -> Result:
     """Measurement ``name``, or its kept result with its figures written again into ``ctx.out``.
 
-    Its key holds its settings and those of the measurements it reads, every model (the
-    classifier too) and, for the checkpoints some measurements read, each run's epoch steps.
+    Its key holds its settings and those of the measurements it reads, and every model (the
+    classifier too).
     """
     measurement = MEASUREMENTS[name]
 
@@ -146,13 +146,11 @@ def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]
             "figures": {str(p.relative_to(ctx.out)): p.read_bytes() for p in result.figures},
         }
 
-    runs = [*ctx.runs, *([ctx.classifier] if ctx.classifier else [])]
-    steps = {run.name: run.rundir.epoch_steps() for run in runs}
     kept = ctx.memo(
-        f"measurement/{name}/epoch-steps/{json.dumps(steps, sort_keys=True)}",
+        f"measurement/{name}",
         compute,
         settings={n: settings[n] for n in (name, *measurement.needs)},
-        runs=runs,
+        runs=[*ctx.runs, *([ctx.classifier] if ctx.classifier else [])],
         code=sys.modules[measurement.measure.__module__],
     )
     for relative, content in kept["figures"].items():
