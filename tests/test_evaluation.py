@@ -495,6 +495,7 @@ def test_estimator_table_has_one_row_per_score_matching_run_sorted_by_estimator_
 
 def test_paper_table_sets_each_paper_objective_beside_the_papers_numbers():
     from gradjax.evaluation.report import PAPER_CIFAR100, paper_table
+    from gradjax.evaluation.report_format import MISSING
 
     def rec(v):
         return {"value": v, "low": v - 0.01, "high": v + 0.01}
@@ -524,7 +525,7 @@ def test_paper_table_sets_each_paper_objective_beside_the_papers_numbers():
         "80.00 [79.00, 81.00]",
     ]
     assert rows[1][4:6] == ["-3 [-3.01, -2.99]", "-2 [-2.01, -1.99]"]
-    assert rows[0][5] == "—" and rows[1][6] == "—"  # the reference's Δ; no GAN-test measured
+    assert rows[0][5] == MISSING and rows[1][6] == MISSING  # the reference's Δ; no GAN-test
     # Sweeps and seed studies (an objective twice) and a single objective get no table.
     twice = dict(runs, sm2={"config": {"objective": {"name": "score-matching"}}})
     assert paper_table({"runs": twice, "measurements": measurements}) == []

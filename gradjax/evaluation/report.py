@@ -10,9 +10,25 @@ from pathlib import Path
 
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.measurements.density import at_sigma
-from gradjax.evaluation.report_format import interval, pct_interval
+from gradjax.evaluation.report_format import MISSING, interval, pct_interval, table_head
 from gradjax.evaluation.verdicts import verdict_lines
 from gradjax.objectives import OBJECTIVES
+
+
+def _cell(measurements: dict, path: tuple, fmt) -> str:
+    """``fmt`` of ``measurements[path[0]][path[1]]…``, or :data:`MISSING` where the path ends."""
+    record = measurements
+    try:
+        for key in path:
+            record = record[key]
+    except (KeyError, TypeError):
+        return MISSING
+    return fmt(record)
+
+
+def _headline(density: dict):
+    """A density record's entries at the headline σ (for :func:`_cell`)."""
+    return lambda record: at_sigma(record, density["sigmas"], density["headline_sigma"])
 
 
 def runs_table(metrics: dict) -> list[str]:
@@ -35,9 +51,10 @@ def sweep_table(metrics: dict) -> list[str]:
         o = run["config"]["objective"]
         if o["name"] != "score-matching" or o["lam"] is None:
             continue
-        parts = [f"{100 * m['accuracy']['runs'][name]['value']:.1f}" if "accuracy" in m else "–"]
-        gan = m.get("gan-test", {}).get("runs", {}).get(name)
-        parts.append(f"{100 * gan['generated']['value']:.1f}" if gan else "–")
+        parts = [
+            _cell(m, ("accuracy", "runs", name, "value"), lambda v: f"{100 * v:.1f}"),
+            _cell(m, ("gan-test", "runs", name, "generated", "value"), lambda v: f"{100 * v:.1f}"),
+        ]
         if "density" in m:
             head = at_sigma(
                 m["density"]["runs"][name], m["density"]["sigmas"], m["density"]["headline_sigma"]
@@ -53,11 +70,12 @@ def sweep_table(metrics: dict) -> list[str]:
         + (f" at σ = {sigma:g}" if sigma is not None else "")
         + "; intervals per run are in the sections above.",
         "",
-        "| λ \\ μ | " + " | ".join(f"{mu:g}" for mu in mus) + " |",
-        "|---" * (len(mus) + 1) + "|",
+        *table_head(["λ \\ μ", *(f"{mu:g}" for mu in mus)]),
     ]
     for lam in lams:
-        lines.append(f"| {lam:g} | " + " | ".join(cells.get((lam, mu), "–") for mu in mus) + " |")
+        lines.append(
+            f"| {lam:g} | " + " | ".join(cells.get((lam, mu), MISSING) for mu in mus) + " |"
+        )
     return lines
 
 
@@ -74,52 +92,42 @@ def estimator_table(metrics: dict) -> list[str]:
     if len({r[0] for r in rows}) < 2:
         return []
 
-    def cell(measurement, name, get, fmt):
-        try:
-            return fmt(get(m[measurement], name))
-        except KeyError:
-            return "–"
-
-    def density(d, name):
-        return at_sigma(d["runs"][name], d["sigmas"], d["headline_sigma"])["value"]
-
     lines = [
         "Point estimates; each measurement's section above has the intervals.",
         "",
-        "| estimator | seed | run | accuracy (%) | density ratio, headline σ | GAN-test, noise (%) "
-        "| perturbation AUC, own | held-out J | s/epoch |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *table_head(
+            [
+                "estimator",
+                "seed",
+                "run",
+                "accuracy (%)",
+                "density ratio, headline σ",
+                "GAN-test, noise (%)",
+                "perturbation AUC, own",
+                "held-out J",
+                "s/epoch",
+            ]
+        ),
     ]
+    head = _headline(m["density"]) if "density" in m else None
     for estimator, seed, name in sorted(rows):
         cells = [
             estimator,
             str(seed),
             name,
-            cell("accuracy", name, lambda d, n: d["runs"][n]["value"], lambda v: f"{100 * v:.2f}"),
-            cell("density", name, density, lambda v: f"{v:.3g}"),
-            cell(
-                "gan-test",
-                name,
-                lambda d, n: d["runs"][n]["generated"]["value"],
-                lambda v: f"{100 * v:.1f}",
+            _cell(m, ("accuracy", "runs", name, "value"), lambda v: f"{100 * v:.2f}"),
+            _cell(m, ("density", "runs", name), lambda r: f"{head(r)['value']:.3g}"),
+            _cell(m, ("gan-test", "runs", name, "generated", "value"), lambda v: f"{100 * v:.1f}"),
+            _cell(
+                m, ("perturbation", "own", name, "logit-gradient", "auc", "value"), "{:.3f}".format
             ),
-            cell(
-                "perturbation",
-                name,
-                lambda d, n: d["own"][n]["logit-gradient"]["auc"]["value"],
-                lambda v: f"{v:.3f}",
+            _cell(
+                m, ("score-matching-objective", "runs", name, "objective", "value"), "{:.3g}".format
             ),
-            cell(
-                "score-matching-objective",
-                name,
-                lambda d, n: d["runs"][n]["objective"]["value"],
-                lambda v: f"{v:.3g}",
-            ),
-            cell(
-                "score-matching-objective",
-                name,
-                lambda d, n: d["runs"][n]["seconds_per_epoch"],
-                lambda v: "–" if v is None else f"{v:.3g}",
+            _cell(
+                m,
+                ("score-matching-objective", "runs", name, "seconds_per_epoch"),
+                lambda v: MISSING if v is None else f"{v:.3g}",
             ),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -148,33 +156,27 @@ def paper_table(metrics: dict) -> list[str]:
     if "accuracy" not in m or len(compared) < 2 or len(set(compared)) < len(compared):
         return []  # not a study of the paper's objectives, one run each (sweeps, seeds)
 
-    def get(measurement, path):
-        record = m.get(measurement)
-        try:
-            for key in path:
-                record = record[key]
-        except (KeyError, TypeError):
-            return None
-        return record
-
-    def density(name, table):
-        d = m.get("density")
-        record = get("density", (table, name))
-        return None if record is None else at_sigma(record, d["sigmas"], d["headline_sigma"])
-
-    def cell(record, fmt):
-        return "—" if record is None else fmt(record)
-
     sigma = m["density"]["headline_sigma"] if "density" in m else None
     lines = [
         "The paper's columns are its CIFAR-100 ResNet-18 results; ours are this evaluation's, with "
         "95% intervals (differences paired, to the reference model)"
         + (f"; density ratio = mean f_y(x+η) − f_y(x) at σ = {sigma:g}." if sigma else "."),
         "",
-        "| run | paper acc. (%) | paper GAN-test (%) | accuracy (%) | density ratio "
-        "| Δ vs reference | GAN-test, noise (%) | perturbation AUC, own | AUC, fixed model |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *table_head(
+            [
+                "run",
+                "paper acc. (%)",
+                "paper GAN-test (%)",
+                "accuracy (%)",
+                "density ratio",
+                "Δ vs reference",
+                "GAN-test, noise (%)",
+                "perturbation AUC, own",
+                "AUC, fixed model",
+            ]
+        ),
     ]
+    head = _headline(m["density"]) if "density" in m else None
     for name, run in metrics["runs"].items():
         paper = PAPER_CIFAR100.get(run["config"]["objective"]["name"])
         if paper is None:
@@ -184,11 +186,11 @@ def paper_table(metrics: dict) -> list[str]:
             f"{paper[0]:.2f}",
             f"{paper[1]:.2f}",
             pct_interval(m["accuracy"]["runs"][name]),
-            cell(density(name, "runs"), interval),
-            cell(density(name, "difference"), interval),
-            cell(get("gan-test", ("runs", name, "generated")), pct_interval),
-            cell(get("perturbation", ("own", name, "logit-gradient", "auc")), interval),
-            cell(get("perturbation", ("by_reference", name, "auc")), interval),
+            _cell(m, ("density", "runs", name), lambda r: interval(head(r))),
+            _cell(m, ("density", "difference", name), lambda r: interval(head(r))),
+            _cell(m, ("gan-test", "runs", name, "generated"), pct_interval),
+            _cell(m, ("perturbation", "own", name, "logit-gradient", "auc"), interval),
+            _cell(m, ("perturbation", "by_reference", name, "auc"), interval),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines

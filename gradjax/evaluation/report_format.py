@@ -20,9 +20,12 @@ def verdict_cell(d: dict, *, higher: str = "higher", lower: str = "lower") -> st
     return verdict(d["low"], d["high"], higher=higher, lower=lower)
 
 
+MISSING = "–"  # a table cell whose measurement did not run, or has no value for that row
+
+
 def table_head(columns) -> list[str]:
     """A markdown table's header and separator lines for ``columns``."""
     return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
 
 
-__all__ = ["interval", "pct_interval", "table_head", "verdict_cell"]
+__all__ = ["MISSING", "interval", "pct_interval", "table_head", "verdict_cell"]

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.perturbation import perturbation_correct
-from gradjax.evaluation.report_format import interval, table_head, verdict_cell
+from gradjax.evaluation.report_format import MISSING, interval, table_head, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference, proportion
 from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compute_saliency
 
@@ -209,7 +209,7 @@ def report(metrics: dict) -> list[str]:
         cells = (
             [name, interval(methods["logit-gradient"]["auc"])]
             if "logit-gradient" in methods
-            else [name, "–"]
+            else [name, MISSING]
         )
         d = diff["own"].get(name, {}).get("logit-gradient")
         cells += (
@@ -218,7 +218,7 @@ def report(metrics: dict) -> list[str]:
             else ["(reference)", ""]
         )
         fixed = metrics["by_reference"].get(name)
-        cells.append(interval(fixed["auc"]) if fixed else "–")
+        cells.append(interval(fixed["auc"]) if fixed else MISSING)
         d = diff["by_reference"].get(name)
         cells += (
             [interval(d), verdict_cell(d, higher="better", lower="worse")]

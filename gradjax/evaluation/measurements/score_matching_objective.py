@@ -18,7 +18,7 @@ import numpy as np
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.report_format import interval, verdict_cell
+from gradjax.evaluation.report_format import MISSING, interval, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference
 from gradjax.gradients import logit_gradients, select_logits
 from gradjax.trace import hessian_trace, hutchinson_trace
@@ -144,10 +144,10 @@ def report(metrics: dict) -> list[str]:
             interval(r["objective"]),
             *diff,
             f"{r['median_h_stderr']:.3g}",
-            "–" if seconds is None else f"{seconds:.3g}",
+            MISSING if seconds is None else f"{seconds:.3g}",
         ]
         if other:
             c = r.get("compared")
-            cells += [interval(c), verdict_cell(c)] if c else ["–", ""]
+            cells += [interval(c), verdict_cell(c)] if c else [MISSING, ""]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
