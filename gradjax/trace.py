@@ -150,11 +150,11 @@ def hutchinson_trace(
     - ``"reverse"``: Hessian-vector products by jvp-of-grad, the gradient linearised once
       (``jax.linearize``) and each probe one tangent pass through it, forward and backward.
 
-    On CPU (softplus CNN, CIFAR shape, batch 32) forward mode costs 2.0 forward passes for one
-    probe against 3.0 for jvp-of-grad, and a further probe about 1.3 against 3.3 through the
-    linearised gradient (benchmarks/estimators.py --strategies). Forward mode pays for the
-    activations' derivative rules at second order: with ``jax.nn.softplus``, whose rule
-    (through ``logaddexp``) is costly to differentiate again, one probe cost 1.3× reverse
+    On CPU (softplus CNN, CIFAR shape, batch 32) forward mode costs 2.3 forward passes for one
+    probe against 3.6 for matfree's jvp-of-grad, and a further probe 0.9–1.0 against 4.2
+    through the linearised gradient (benchmarks/estimators.py --strategies). Forward mode pays
+    for the activations' derivative rules at second order: with ``jax.nn.softplus``, whose
+    rule (through ``logaddexp``) is costly to differentiate again, one probe cost 1.3× reverse
     mode; :func:`gradjax.models.activations.softplus` has a cheap rule.
 
     Args:
