@@ -47,6 +47,10 @@ class Preset:
     # Training seeds: every objective is trained once per seed; runs of later seeds are named
     # "<run>-seed<k>" (the GAN-test classifier is trained once).
     seeds: tuple[int, ...] = (0,)
+    # Further seeds of single runs, ``((run, seed), ...)``, trained after all the others as
+    # "<run>-seed<k>": the seed-to-seed spread that a difference between objectives is read
+    # against, at the cost of one run, not of the whole study.
+    replicates: tuple[tuple[str, int], ...] = ()
     needs_data_dir: bool = False
     common: Common = Common()
     settings: dict = dataclasses.field(default_factory=dict)
@@ -57,7 +61,8 @@ class Preset:
 
     def run_configs(self, data_dir: str | None = None) -> dict[str, TrainConfig]:
         """``{run name: TrainConfig}`` in training order: the baseline and the classifier first
-        (a budget cut short still leaves the comparison's reference), then the objectives."""
+        (a budget cut short still leaves the comparison's reference), then the objectives, then
+        the replicates."""
         data = dataclasses.replace(self.data, data_dir=data_dir or self.data.data_dir)
         # Keep every epoch's checkpoint: the evaluation follows the density ratio over epochs.
         run = RunConfig(epochs=self.epochs, seed=self.seeds[0], log_every=20, keep_checkpoints=None)
@@ -83,8 +88,20 @@ class Preset:
             optim=self.optim,
             run=dataclasses.replace(run, seed=self.classifier_seed, keep_checkpoints=1),
         )
+        unknown = {name for name, _ in self.replicates} - set(configs)
+        if unknown:
+            raise ValueError(f"replicates name runs this preset does not train: {sorted(unknown)}")
+        replicates = {
+            f"{name}-seed{seed}": dataclasses.replace(
+                configs[name], run=dataclasses.replace(configs[name].run, seed=seed)
+            )
+            for name, seed in self.replicates
+        }
+        repeats = len(replicates) < len(self.replicates) or set(replicates) & set(configs)
+        if repeats or any(seed == configs[name].run.seed for name, seed in self.replicates):
+            raise ValueError(f"replicates {self.replicates} repeat a run or a seed")
         first = {"baseline": configs.pop("baseline"), GAN_TEST_RUN: classifier}
-        return {**first, **configs}
+        return {**first, **configs, **replicates}
 
 
 PAPER_MEASUREMENTS = (
@@ -207,6 +224,9 @@ PRESETS = {
             ("anti-score-matching", ObjectiveConfig("anti-score-matching")),
             ("gradient-norm", ObjectiveConfig("gradient-norm")),
         ),
+        # A second seed of the baseline, trained last: the spread between two seeds of one
+        # objective, against which the differences between objectives are read.
+        replicates=(("baseline", 1),),
         cost_ratio={"score-matching": 3.92, "anti-score-matching": 2.09, "gradient-norm": 3.13},
     ),
     # Accelerator: the paper's network and optimiser on CIFAR-10 (the paper used CIFAR-100).

@@ -43,7 +43,7 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
     configs = preset.run_configs(data_dir)
     base = RunDir(runs_dir / "baseline").epoch_records()
     base_epoch = statistics.median(r["epoch_seconds"] for r in base) if base else None
-    lines, total = [], 0.0
+    lines, total, unknown = [], 0.0, 0
     for name, config in configs.items():
         records = RunDir(runs_dir / name).epoch_records()
         done, epochs = len(records), config.run.epochs
@@ -55,10 +55,16 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
             per_epoch = None
         left = None if per_epoch is None else per_epoch * (epochs - done)
         total += left or 0.0
+        unknown += left is None
         eta = "?" if left is None else f"{left / 3600:.2f} h"
         acc = f", test accuracy {records[-1]['test_accuracy']:.4f}" if records else ""
         lines.append(f"  {name}: {done}/{epochs} epochs{acc}, left {eta}")
-    lines.append(f"  total left: {total / 3600:.2f} h (runs with no estimate count 0)")
+    lines.append(
+        f"  total left: {total / 3600:.2f} h"
+        if not unknown
+        else f"  total left: unknown for {unknown} run(s) until the baseline's first epoch ends"
+        + (f"; {total / 3600:.2f} h for the others" if unknown < len(configs) else "")
+    )
     return lines
 
 

@@ -526,9 +526,15 @@ def test_paper_table_sets_each_paper_objective_beside_the_papers_numbers():
     ]
     assert rows[1][4:6] == ["-3 [-3.01, -2.99]", "-2 [-2.01, -1.99]"]
     assert rows[0][5] == MISSING and rows[1][6] == MISSING  # the reference's Δ; no GAN-test
-    # Sweeps and seed studies (an objective twice) and a single objective get no table.
-    twice = dict(runs, sm2={"config": {"objective": {"name": "score-matching"}}})
-    assert paper_table({"runs": twice, "measurements": measurements}) == []
+    # A further seed of a run gets its own row; a sweep (an objective at two settings) and a
+    # single objective get no table.
+    seed1 = {"config": {"objective": {"name": "baseline"}, "run": {"seed": 1}}}
+    replicated = paper_table(
+        {"runs": dict(runs, **{"b-seed1": seed1}), "measurements": measurements}
+    )
+    assert [line.split(" | ")[0] for line in replicated[4:]] == ["| b", "| sm", "| b-seed1"]
+    sweep = dict(runs, sm2={"config": {"objective": {"name": "score-matching", "mu": 1e-3}}})
+    assert paper_table({"runs": sweep, "measurements": measurements}) == []
     alone = {"b": runs["b"]}
     assert paper_table({"runs": alone, "measurements": measurements}) == []
 
@@ -540,7 +546,13 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
 
     configs = PRESETS["cifar10"].run_configs("data.tar")
     assert list(configs)[:2] == ["baseline", GAN_TEST_RUN]
-    assert set(configs) == {GAN_TEST_RUN, *OBJECTIVES}
+    assert set(configs) == {GAN_TEST_RUN, *OBJECTIVES, "baseline-seed1"}
+    assert list(configs)[-1] == "baseline-seed1"  # replicates last
+    assert configs["baseline-seed1"].run.seed == 1 and configs["baseline"].run.seed == 0
+    assert configs["baseline-seed1"].objective == configs["baseline"].objective
+    for bad in ((("no-such-run", 1),), (("baseline", 0),), (("baseline", 1), ("baseline", 1))):
+        with pytest.raises(ValueError, match="replicates"):
+            dataclasses.replace(PRESETS["cifar10"], replicates=bad).run_configs("data.tar")
     assert configs[GAN_TEST_RUN].model.name != configs["baseline"].model.name
     assert {c.optim for c in configs.values()} == {PRESETS["cifar10"].optim}  # one schedule
     sweep = PRESETS["mnist5k-sweep"].run_configs()
@@ -551,7 +563,8 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
     assert study["sm-fd-ssm-seed1"].objective == study["sm-fd-ssm"].objective
     assert "baseline-seed1" in study and f"{GAN_TEST_RUN}-seed1" not in study
     lines = status(PRESETS["cifar10"], tmp_path, "data.tar")
-    assert lines[0] == "  baseline: 0/40 epochs, left ?" and "total left" in lines[-1]
+    assert lines[0] == "  baseline: 0/40 epochs, left ?"
+    assert lines[-1] == "  total left: unknown for 6 run(s) until the baseline's first epoch ends"
     # ETA from the median epoch: a paused epoch (3600 s) does not inflate it.
     (tmp_path / "baseline").mkdir()
     seconds = (100.0, 3600.0, 120.0)
@@ -574,8 +587,11 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
     assert (
         lines[0] == f"  baseline: 3/40 epochs, test accuracy 0.5000, left {37 * 120 / 3600:.2f} h"
     )
-    sm = PRESETS["cifar10"].cost_ratio["score-matching"]
-    assert lines[2].endswith(f"left {40 * 120 * sm / 3600:.2f} h")
+    ratios = PRESETS["cifar10"].cost_ratio
+    assert lines[2].endswith(f"left {40 * 120 * ratios['score-matching'] / 3600:.2f} h")
+    # Every run has an estimate now (those without a ratio cost a baseline epoch).
+    total = 37 * 120 + 40 * 120 * (2 + sum(ratios.values()))  # classifier, baseline-seed1
+    assert lines[-1] == f"  total left: {total / 3600:.2f} h"
 
 
 def test_paired_difference_over_several_statistics_matches_one_at_a_time():
