@@ -9,7 +9,8 @@ Runs go to ``--runs-dir`` (default ``$GRADJAX_RUNS/<preset>``, ``$GRADJAX_RUNS``
 evaluation (``metrics.json``, figures, ``report.md``) to ``--out`` (default
 ``results/<preset>``). Finished runs are skipped and interrupted ones resumed, in a fixed order
 (baseline, classifier, then the objectives in registry order), so re-running the command after
-a crash, a kill or a lost machine continues (or restarts) without manual steps. The evaluation
+a crash, a kill or a lost machine continues (or restarts) without manual steps; ``--first RUN``
+trains named runs before that order (say, the ones a sitting can finish). The evaluation
 keeps its finished pieces in ``<runs-dir>/evaluation-cache``, so it resumes too.
 ``--background`` starts the same command with ``nohup`` and a log file and returns.
 """
@@ -69,13 +70,24 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
 
 
 def train_all(
-    preset: Preset, runs_dir: Path, data_dir: str | None, *, progress: bool = True
+    preset: Preset,
+    runs_dir: Path,
+    data_dir: str | None,
+    *,
+    first: tuple[str, ...] = (),
+    progress: bool = True,
 ) -> dict[str, Path]:
-    """Trains every run not yet finished (resuming interrupted ones); returns the run dirs."""
-    dirs, failed = {}, []
-    for name, config in preset.run_configs(data_dir).items():
-        run = RunDir(runs_dir / name)
-        dirs[name] = run.path
+    """Trains every run not yet finished (resuming interrupted ones), the runs named in
+    ``first`` before the fixed order; returns the run dirs in the fixed order."""
+    configs = preset.run_configs(data_dir)
+    unknown = sorted(set(first) - set(configs))
+    if unknown:
+        raise ValueError(f"no run {unknown} in this preset; its runs: {', '.join(configs)}")
+    dirs = {name: runs_dir / name for name in configs}
+    failed = []
+    for name in dict.fromkeys([*first, *configs]):
+        config = configs[name]
+        run = RunDir(dirs[name])
         if run.is_finished():
             print(f"[reproduce] {name}: finished, skipped ({run.path})", flush=True)
             continue
@@ -131,6 +143,13 @@ def main(argv=None) -> int:
     parser.add_argument("--runs-dir", help="default: $GRADJAX_RUNS/<preset>")
     parser.add_argument("--out", help="evaluation output; default: results/<preset>")
     parser.add_argument("--stage", choices=("all", "train", "eval"), default="all")
+    parser.add_argument(
+        "--first",
+        nargs="+",
+        default=(),
+        metavar="RUN",
+        help="train these runs before the fixed order (e.g. those one sitting can finish)",
+    )
     parser.add_argument("--background", action="store_true", help="run detached with nohup")
     parser.add_argument("--status", action="store_true", help="print progress and ETA, exit")
     parser.add_argument("--no-progress", action="store_true")
@@ -152,7 +171,16 @@ def main(argv=None) -> int:
     out = Path(args.out or f"results/{args.preset}")
     dirs = {name: runs_dir / name for name in preset.run_configs(args.data_dir)}
     if args.stage in ("all", "train"):
-        dirs = train_all(preset, runs_dir, args.data_dir, progress=not args.no_progress)
+        try:
+            dirs = train_all(
+                preset,
+                runs_dir,
+                args.data_dir,
+                first=tuple(args.first),
+                progress=not args.no_progress,
+            )
+        except ValueError as err:
+            parser.error(str(err))
     if args.stage in ("all", "eval"):
         classifier = dirs.pop(GAN_TEST_RUN)
         report = evaluate_runs(
