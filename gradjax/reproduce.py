@@ -38,9 +38,9 @@ def default_runs_root() -> Path:
 
 def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
     """One line per run: finished / epochs done, and an ETA from the median of the run's own
-    epoch times (or, before its first epoch, the baseline's times the objective's step-cost
-    ratio). The median, because an epoch's wall time includes any spell the process was
-    paused or shared its cores."""
+    epoch times (or, before its first epoch, the baseline's times the run's or else its
+    objective's step-cost ratio). The median, because an epoch's wall time includes any spell
+    the process was paused or shared its cores."""
     configs = preset.run_configs(data_dir)
     base = RunDir(runs_dir / "baseline").epoch_records()
     base_epoch = statistics.median(r["epoch_seconds"] for r in base) if base else None
@@ -51,7 +51,8 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
         if done:
             per_epoch = statistics.median(r["epoch_seconds"] for r in records)
         elif base_epoch is not None:
-            per_epoch = base_epoch * preset.cost_ratio.get(config.objective.name, 1.0)
+            ratio = preset.cost_ratio.get(name, preset.cost_ratio.get(config.objective.name, 1))
+            per_epoch = base_epoch * ratio
         else:
             per_epoch = None
         left = None if per_epoch is None else per_epoch * (epochs - done)

@@ -590,7 +590,8 @@ def test_presets_train_the_reference_first_and_every_registered_objective(tmp_pa
     ratios = PRESETS["cifar10"].cost_ratio
     assert lines[2].endswith(f"left {40 * 120 * ratios['score-matching'] / 3600:.2f} h")
     # Every run has an estimate now (those without a ratio cost a baseline epoch).
-    total = 37 * 120 + 40 * 120 * (2 + sum(ratios.values()))  # classifier, baseline-seed1
+    assert lines[1].endswith(f"left {40 * 120 * ratios[GAN_TEST_RUN] / 3600:.2f} h")  # by name
+    total = 37 * 120 + 40 * 120 * (1 + sum(ratios.values()))  # baseline-seed1 costs a baseline
     assert lines[-1] == f"  total left: {total / 3600:.2f} h"
 
 
