@@ -18,6 +18,7 @@ keeps its finished pieces in ``<runs-dir>/evaluation-cache``, so it resumes too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -25,10 +26,13 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+
 from gradjax.argtypes import add_distributed_flags, start_distributed
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.presets import GAN_TEST_RUN, PRESETS, Preset
 from gradjax.rundir import RunDir
+from gradjax.studylock import StudyInUseError, exclusive, holder
 from gradjax.training import NonFiniteLossError, fit
 
 
@@ -70,6 +74,19 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
     return lines
 
 
+def training_order(preset: Preset, first=(), data_dir: str | None = None) -> list[str]:
+    """The preset's run names in training order, those in ``first`` moved to the front.
+
+    Raises:
+      ValueError: ``first`` names a run the preset does not have.
+    """
+    names = list(preset.run_configs(data_dir))
+    unknown = sorted(set(first) - set(names))
+    if unknown:
+        raise ValueError(f"no run {unknown} in this preset; its runs: {', '.join(names)}")
+    return list(dict.fromkeys([*first, *names]))
+
+
 def train_all(
     preset: Preset,
     runs_dir: Path,
@@ -81,12 +98,9 @@ def train_all(
     """Trains every run not yet finished (resuming interrupted ones), the runs named in
     ``first`` before the fixed order; returns the run dirs in the fixed order."""
     configs = preset.run_configs(data_dir)
-    unknown = sorted(set(first) - set(configs))
-    if unknown:
-        raise ValueError(f"no run {unknown} in this preset; its runs: {', '.join(configs)}")
     dirs = {name: runs_dir / name for name in configs}
     failed = []
-    for name in dict.fromkeys([*first, *configs]):
+    for name in training_order(preset, first, data_dir):
         config = configs[name]
         run = RunDir(dirs[name])
         if run.is_finished():
@@ -159,29 +173,40 @@ def main(argv=None) -> int:
     preset = PRESETS[args.preset]
     if preset.needs_data_dir and not args.data_dir and not args.status:
         parser.error(f"preset {args.preset!r} needs --data-dir (an image folder or .tar)")
+    try:
+        training_order(preset, args.first, args.data_dir)
+    except ValueError as err:
+        parser.error(str(err))
     runs_dir = Path(args.runs_dir) if args.runs_dir else default_runs_root() / args.preset
+    pid = holder(runs_dir)
     if args.status:
-        print(f"[reproduce] {args.preset} in {runs_dir}:")
+        working = "no process is working on it" if pid is None else f"pid {pid} is working on it"
+        print(f"[reproduce] {args.preset} in {runs_dir} ({working}):")
         print("\n".join(status(preset, runs_dir, args.data_dir)))
         return 0
     if args.background:
+        if pid is not None:
+            parser.error(f"{runs_dir} is in use by pid {pid}: see --status, or kill {pid} first")
         rest = [a for a in argv if a != "--background"]
         return start_in_background(rest, runs_dir / "reproduce.log")
     if start_distributed(args) and args.stage != "train":
         parser.error("with several processes use --stage train; evaluate in one process after")
+    # The primary process holds the study's lock; the others write nothing of their own.
+    lock = exclusive(runs_dir) if jax.process_index() == 0 else contextlib.nullcontext()
+    try:
+        with lock:
+            return _train_and_evaluate(args, preset, runs_dir)
+    except StudyInUseError as err:
+        parser.error(str(err))
+
+
+def _train_and_evaluate(args, preset: Preset, runs_dir: Path) -> int:
     out = Path(args.out or f"results/{args.preset}")
     dirs = {name: runs_dir / name for name in preset.run_configs(args.data_dir)}
     if args.stage in ("all", "train"):
-        try:
-            dirs = train_all(
-                preset,
-                runs_dir,
-                args.data_dir,
-                first=tuple(args.first),
-                progress=not args.no_progress,
-            )
-        except ValueError as err:
-            parser.error(str(err))
+        dirs = train_all(
+            preset, runs_dir, args.data_dir, first=tuple(args.first), progress=not args.no_progress
+        )
     if args.stage in ("all", "eval"):
         classifier = dirs.pop(GAN_TEST_RUN)
         report = evaluate_runs(
