@@ -74,13 +74,14 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
     return lines
 
 
-def training_order(preset: Preset, first=(), data_dir: str | None = None) -> list[str]:
-    """The preset's run names in training order, those in ``first`` moved to the front.
+def training_order(names, first=()) -> list[str]:
+    """Run names (the preset's fixed order) in training order, those in ``first`` moved to
+    the front.
 
     Raises:
-      ValueError: ``first`` names a run the preset does not have.
+      ValueError: ``first`` names a run not in ``names``.
     """
-    names = list(preset.run_configs(data_dir))
+    names = list(names)
     unknown = sorted(set(first) - set(names))
     if unknown:
         raise ValueError(f"no run {unknown} in this preset; its runs: {', '.join(names)}")
@@ -100,7 +101,7 @@ def train_all(
     configs = preset.run_configs(data_dir)
     dirs = {name: runs_dir / name for name in configs}
     failed = []
-    for name in training_order(preset, first, data_dir):
+    for name in training_order(configs, first):
         config = configs[name]
         run = RunDir(dirs[name])
         if run.is_finished():
@@ -174,7 +175,7 @@ def main(argv=None) -> int:
     if preset.needs_data_dir and not args.data_dir and not args.status:
         parser.error(f"preset {args.preset!r} needs --data-dir (an image folder or .tar)")
     try:
-        training_order(preset, args.first, args.data_dir)
+        training_order(preset.run_configs(args.data_dir), args.first)
     except ValueError as err:
         parser.error(str(err))
     runs_dir = Path(args.runs_dir) if args.runs_dir else default_runs_root() / args.preset
