@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from gradjax.checks import check_choice, check_positive_int
 from gradjax.fullgrad import fullgrad
 from gradjax.gradients import LogitsFn, logit_gradients, loss_gradients
+from gradjax.loops import resolve_unroll
 
 
 def gradient_x_input(logits_fn: LogitsFn, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -38,6 +39,7 @@ def noisy_gradient_moments(
     *,
     num_samples: int = 16,
     noise: float = 0.15,
+    unroll: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """Mean and (biased) variance over ``ε ~ N(0, noise²I)`` of ``g = ∇x f_y(x + ε)``, each of
     the input's shape, from ``num_samples`` draws.
@@ -45,6 +47,7 @@ def noisy_gradient_moments(
     ``noise`` is in input units (pixels in [0, 1]: 0.15 is 15% of the range, SmoothGrad's
     default). The draws are scanned with Welford's update, so memory is that of a few gradients
     whatever ``num_samples`` is, and the variance has no ``E[g²] − E[g]²`` cancellation.
+    ``unroll``: unroll the scan (default: on CPU, :mod:`gradjax.loops`).
     """
     check_positive_int(num_samples, "num_samples")
 
@@ -58,7 +61,9 @@ def noisy_gradient_moments(
 
     zeros = jnp.zeros_like(x)
     init = (jnp.zeros((), x.dtype), zeros, zeros)
-    (_, mean, m2), _ = jax.lax.scan(step, init, jax.random.split(key, num_samples))
+    (_, mean, m2), _ = jax.lax.scan(
+        step, init, jax.random.split(key, num_samples), unroll=resolve_unroll(unroll, num_samples)
+    )
     return mean, m2 / num_samples
 
 
@@ -88,21 +93,24 @@ def integrated_gradients(
     *,
     baseline: jax.Array | None = None,
     steps: int = 32,
+    unroll: bool | None = None,
 ) -> jax.Array:
     """Integrated Gradients (Sundararajan et al., 2017) by the midpoint rule.
 
     ``(x − x₀) ⊙ mean_k ∇f_y(x₀ + (k + ½)/steps · (x − x₀))`` with baseline ``x₀`` (default
     zeros, a black image). Its sum over the input approaches ``f_y(x) − f_y(x₀)``
-    (completeness) as ``steps`` grows.
+    (completeness) as ``steps`` grows. ``unroll``: unroll the loop over the steps (default: on
+    CPU, :mod:`gradjax.loops`).
     """
     check_positive_int(steps, "steps")
     baseline = jnp.zeros_like(x) if baseline is None else baseline
     alphas = (jnp.arange(steps, dtype=x.dtype) + 0.5) / steps
 
-    def one(alpha):
-        return logit_gradients(logits_fn, baseline + alpha * (x - baseline), y)
+    def add(total, alpha):
+        return total + logit_gradients(logits_fn, baseline + alpha * (x - baseline), y), None
 
-    return (x - baseline) * jnp.mean(jax.lax.map(one, alphas), axis=0)
+    total, _ = jax.lax.scan(add, jnp.zeros_like(x), alphas, unroll=resolve_unroll(unroll, steps))
+    return (x - baseline) * total / steps
 
 
 def pixel_relevance(saliency: jax.Array) -> jax.Array:

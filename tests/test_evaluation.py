@@ -73,17 +73,18 @@ def test_density_ratio_is_zero_at_sigma_zero_and_matches_the_closed_form():
     assert float(ratios[2].mean()) < float(ratios[1].mean()) < 0
 
 
-def test_noise_free_gradient_ascent_with_a_small_step_increases_the_logit():
+@pytest.mark.parametrize("unroll", [False, True])
+def test_noise_free_gradient_ascent_with_a_small_step_increases_the_logit(unroll):
     x0 = jax.random.uniform(jax.random.key(0), (4, 3, 3, 1))
     y = jnp.array([3, 2, 1, 0])
     x, trajectory = gradient_ascent(
-        gaussian_logits, x0, y, steps=20, step_size=0.01, normalize=True
+        gaussian_logits, x0, y, steps=20, step_size=0.01, normalize=True, unroll=unroll
     )
     assert trajectory.shape == (21, 4)
     assert bool(jnp.all(jnp.diff(trajectory, axis=0) > 0))
     assert bool(jnp.all((x >= 0) & (x <= 1)))
-    # Unnormalised steps on −½‖x − m‖² contract towards m by (1 − α) each step.
-    x, _ = gradient_ascent(gaussian_logits, x0, y, steps=30, step_size=0.1)  # the paper's rule
+    # Unnormalised steps (the paper's rule) on −½‖x − m‖² contract towards m by (1 − α) each.
+    x, _ = gradient_ascent(gaussian_logits, x0, y, steps=30, step_size=0.1, unroll=unroll)
     m = (y / 4)[:, None, None, None]
     np.testing.assert_allclose(x, m + 0.9**30 * (x0 - m), rtol=1e-4, atol=1e-6)
 

@@ -52,9 +52,10 @@ def test_smoothgrad_of_a_quadratic_is_the_gradient_plus_mean_noise(images):
     np.testing.assert_allclose(got, expected, atol=5 * 3 * 0.15 / 20)
 
 
-def test_integrated_gradients_is_complete(images):
+@pytest.mark.parametrize("unroll", [False, True])
+def test_integrated_gradients_is_complete(images, unroll):
     x, y = images
-    attribution = integrated_gradients(quadratic_logits, x, y, steps=64)
+    attribution = integrated_gradients(quadratic_logits, x, y, steps=64, unroll=unroll)
     f = quadratic_logits(x)[jnp.arange(4), y] - quadratic_logits(jnp.zeros_like(x))[:, 0]
     # Midpoint rule on an affine gradient is exact.
     np.testing.assert_allclose(attribution.reshape(4, -1).sum(1), f, rtol=1e-5)
@@ -177,12 +178,15 @@ def test_unknown_method_names_the_valid_ones():
         compute_saliency("lrp", None, None, jnp.zeros((1, 2, 2, 1)), jnp.zeros(1, int), None)
 
 
-def test_noisy_gradient_moments_match_a_loop_over_the_same_draws(images):
+@pytest.mark.parametrize("unroll", [False, True])
+def test_noisy_gradient_moments_match_a_loop_over_the_same_draws(images, unroll):
     # Independent reference: the same N(0, noise²) draws, gradients stacked by a Python loop,
-    # numpy mean and (biased) variance.
+    # numpy mean and (biased) variance; the scan rolled or unrolled.
     x, y = images
     key, n, noise = jax.random.key(3), 7, 0.2
-    mean, var = noisy_gradient_moments(quadratic_logits, x, y, key, num_samples=n, noise=noise)
+    mean, var = noisy_gradient_moments(
+        quadratic_logits, x, y, key, num_samples=n, noise=noise, unroll=unroll
+    )
     grads = np.stack(
         [
             np.asarray(

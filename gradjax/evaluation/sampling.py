@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from gradjax.checks import check_positive, check_positive_int
 from gradjax.gradients import LogitsFn, logit_values_and_gradients, select_logits
+from gradjax.loops import resolve_unroll
 
 
 def gradient_ascent(
@@ -27,6 +28,7 @@ def gradient_ascent(
     langevin_scale: float = 0.0,
     key: jax.Array | None = None,
     clip: tuple[float, float] | None = (0.0, 1.0),
+    unroll: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """``steps`` updates ``x ← clip(x + α·d + √(2α)·s·ε)`` towards higher ``f_y``.
 
@@ -42,6 +44,7 @@ def gradient_ascent(
         unadjusted Langevin algorithm for ``exp f_y``.
       key: PRNG key, needed when ``langevin_scale > 0``.
       clip: the pixel range the iterates are clamped to; ``None``: no clamping.
+      unroll: unroll the loop over the steps (default: on CPU, :mod:`gradjax.loops`).
 
     Returns:
       ``(x, trajectory)``: final samples of the shape of ``x0`` and ``(steps + 1, B)`` values
@@ -65,7 +68,9 @@ def gradient_ascent(
             x = jnp.clip(x, *clip)
         return x, select_logits(logits, y)
 
-    x, values = jax.lax.scan(step, x0, jax.random.split(key, steps))
+    x, values = jax.lax.scan(
+        step, x0, jax.random.split(key, steps), unroll=resolve_unroll(unroll, steps)
+    )
     final = select_logits(logits_fn(x), y)
     return x, jnp.concatenate([values, final[None]], axis=0)
 
