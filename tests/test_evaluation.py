@@ -89,6 +89,27 @@ def test_noise_free_gradient_ascent_with_a_small_step_increases_the_logit(unroll
     np.testing.assert_allclose(x, m + 0.9**30 * (x0 - m), rtol=1e-4, atol=1e-6)
 
 
+def test_sample_ascent_compiles_once_per_architecture_and_matches_gradient_ascent():
+    # Two "runs" of one architecture (a linear model, parameters as arguments): one compilation,
+    # and each result that of gradient_ascent with the parameters bound.
+    def apply(params, x):
+        return x.reshape(len(x), -1) @ params["w"]
+
+    x0 = jax.random.uniform(jax.random.key(0), (4, 2, 2, 1))
+    y = jnp.array([0, 1, 2, 0])
+    settings = samples.Settings(steps=5, step_size=0.05)
+    before = samples.ascend_fn._cache_size()
+    for seed in (1, 2, 1):
+        params = {"w": jax.random.normal(jax.random.key(seed), (4, 3))}
+        got, trajectory = samples.ascend_fn(apply, params, x0, y, jax.random.key(0), settings)
+        want, want_trajectory = gradient_ascent(
+            lambda x, p=params: apply(p, x), x0, y, steps=5, step_size=0.05
+        )
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(trajectory, want_trajectory, rtol=1e-6, atol=1e-7)
+    assert samples.ascend_fn._cache_size() == before + 1
+
+
 def test_relevance_ranks_and_perturb_match_a_loop():
     rng = np.random.default_rng(0)
     relevance = rng.random((2, 4, 4)).astype(np.float32)
