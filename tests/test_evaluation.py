@@ -313,6 +313,12 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     np.testing.assert_allclose(
         objective["runs"]["baseline"]["h"]["value"], np.mean(traces), rtol=1e-3
     )
+    np.testing.assert_allclose(
+        list(objective["runs"]["baseline"]["h_percentiles"].values()),
+        np.percentile(traces, [5, 50, 95]),
+        rtol=1e-3,
+        atol=1e-3,
+    )
     # compare_to pairs every run with another: baseline vs SM is minus SM vs baseline.
     np.testing.assert_allclose(
         objective["runs"]["baseline"]["compared"]["value"],

@@ -33,6 +33,10 @@ class Settings:
     compare_to: str | None = None
 
 
+# Percentiles of the per-image h reported beside its mean.
+H_PERCENTILES = (5, 50, 95)
+
+
 def _terms(apply_fn, params, x, y, key, exact: bool, num_probes: int):
     """Per-example ``(h, h_stderr, ½‖∇f_y‖²)`` of one batch, each ``(B,)``."""
 
@@ -79,6 +83,11 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             "half_grad_sq": mean_interval(t["half_grad_sq"]),
             "objective": mean_interval(objective),
             "median_h_stderr": float(np.median(t["stderr"])),
+            # The spread over images, e.g. against anti-score-matching's clamp τ on h.
+            "h_percentiles": {
+                str(q): float(v)
+                for q, v in zip(H_PERCENTILES, np.percentile(t["h"], H_PERCENTILES), strict=True)
+            },
             "seconds_per_epoch": _seconds_per_epoch(run),
         }
         for key, other in (("objective_difference", ref), ("compared", settings.compare_to)):
@@ -129,9 +138,9 @@ def report(metrics: dict) -> list[str]:
         f"training estimator). J = h + ½‖∇x f_y‖², lower is better score-matching; Δ vs "
         f"{ref!r} paired. s/epoch: mean wall time per training epoch after the first.",
         "",
-        "| model | h | ½‖∇x f_y‖² | J | Δ J vs reference | verdict | median stderr(h) | s/epoch |"
-        + (f" Δ J vs {other} | verdict |" if other else ""),
-        "|---|---|---|---|---|---|---|---|" + ("---|---|" if other else ""),
+        "| model | h | h: 5 / 50 / 95% of images | ½‖∇x f_y‖² | J | Δ J vs reference | verdict "
+        "| median stderr(h) | s/epoch |" + (f" Δ J vs {other} | verdict |" if other else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if other else ""),
     ]
     for name, r in metrics["runs"].items():
         d = r.get("objective_difference")
@@ -140,6 +149,7 @@ def report(metrics: dict) -> list[str]:
         cells = [
             name,
             interval(r["h"]),
+            " / ".join(f"{v:.3g}" for v in r["h_percentiles"].values()),
             interval(r["half_grad_sq"]),
             interval(r["objective"]),
             *diff,
