@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint-minutes", type=positive_float, default=r.checkpoint_minutes)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--stop-after-epoch",
+        type=positive_int,
+        metavar="K",
+        help="train the first K epochs of the --epochs schedule, then stop; --resume continues",
+    )
     p.add_argument("--no-progress", action="store_true")
     add_distributed_flags(p)
     return p
@@ -166,7 +172,13 @@ def main(argv=None) -> int:
     if is_primary():
         print(describe_defaults(args, config), flush=True)
     try:
-        record = fit(config, args.workdir, resume=args.resume, progress=not args.no_progress)
+        record = fit(
+            config,
+            args.workdir,
+            resume=args.resume,
+            progress=not args.no_progress,
+            stop_after_epoch=args.stop_after_epoch,
+        )
     except (
         NonFiniteLossError,
         FileExistsError,

@@ -102,7 +102,9 @@ def make_objective(
     Returns:
       A pure function of ``params``, ``batch = (x (B, *event) float in [0, 1], y (B,) int)``
       and a PRNG ``key``. ``metrics`` holds scalars ``loss``, ``ce``, ``accuracy`` and, when
-      computed, ``h``, ``h_sq`` (means of ``h`` and ``h²``) and ``grad_norm_sq``.
+      computed, ``h``, ``h_sq`` (means of ``h`` and ``h²``), ``h_above_tau`` (the share of
+      the batch whose estimate reached ``τ``: where anti-score-matching's clamp stops its
+      gradient) and ``grad_norm_sq``.
     """
     check_choice(name, "objective", OBJECTIVES)
     objective = OBJECTIVES[name]
@@ -137,6 +139,7 @@ def make_objective(
         metrics = {f"{t}": jnp.mean(v) for t, v in terms.items()}
         if "h" in terms:
             metrics["h_sq"] = jnp.mean(terms["h"] ** 2)
+            metrics["h_above_tau"] = jnp.mean(terms["h"] >= tau).astype(jnp.float32)
         accuracy = jnp.mean(jnp.argmax(logits, -1) == y).astype(jnp.float32)
         return loss, {**metrics, "loss": loss, "ce": ce, "accuracy": accuracy}
 

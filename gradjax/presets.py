@@ -114,8 +114,9 @@ PAPER_MEASUREMENTS = (
     "saliency-maps",
     "fooling",
 )
-MNIST_MEASUREMENTS = (*PAPER_MEASUREMENTS, "sanity")
-CIFAR_MEASUREMENTS = (*PAPER_MEASUREMENTS, "score-matching-objective")
+# "clamp": whether anti-score-matching's term had a gradient at all (its threshold τ reached).
+MNIST_MEASUREMENTS = (*PAPER_MEASUREMENTS, "sanity", "clamp")
+CIFAR_MEASUREMENTS = (*PAPER_MEASUREMENTS, "score-matching-objective", "clamp")
 
 
 MNIST_SETTINGS = {

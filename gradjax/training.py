@@ -137,19 +137,25 @@ def fit(
     progress: bool = True,
     dataset: Dataset | None = None,
     mesh: Mesh | None = None,
+    stop_after_epoch: int | None = None,
 ) -> dict:
     """Trains as ``config`` says into the run directory ``workdir`` (see :mod:`gradjax.rundir`).
 
     Runs unchanged on one process or several (see :mod:`gradjax.distributed`): the mesh spans
     all global devices, each process gathers its rows of every batch, only process 0 writes.
+    ``stop_after_epoch=K`` trains the first ``K`` epochs of the ``config.run.epochs``-epoch
+    schedule and stops, the run unfinished: a later ``resume`` continues it exactly (say, to
+    compare runs early in one long schedule without paying for all of it).
 
     Returns:
-      The last epoch record (test accuracy and CE, seconds).
+      The last epoch record (test accuracy and CE, seconds); ``{}`` when none was written.
 
     Raises:
       NonFiniteLossError: a step's loss was NaN/inf (the last good checkpoint is kept).
       FileExistsError: ``workdir`` already has checkpoints and ``resume`` is false.
     """
+    if stop_after_epoch is not None and stop_after_epoch < 1:
+        raise ValueError(f"stop_after_epoch must be >= 1, got {stop_after_epoch}.")
     run = RunDir(workdir)
     if dataset is None:
         dataset = load_dataset(config.data.dataset, config.data.data_dir)
@@ -188,8 +194,10 @@ def fit(
     barrier("run directory ready")
     state = place_state(state, mesh)
 
-    record = {}
+    records = run.epoch_records() if resume else []
+    record = records[-1] if records else {}
     start_step = int(state.step)
+    last_epoch = min(config.run.epochs, stop_after_epoch or config.run.epochs)
     keep = config.run.keep_checkpoints
     with (
         run.checkpoints(keep) as manager,
@@ -211,7 +219,7 @@ def fit(
             manager.save(step, args=ocp.args.StandardSave(state))
             manager.wait_until_finished()
 
-        for epoch in range(start_step // steps, config.run.epochs):
+        for epoch in range(start_step // steps, last_epoch):
             started = time.perf_counter()
             batches = train_batches(
                 train_x,

@@ -35,6 +35,7 @@ from gradjax.evaluation.context import Common
 from gradjax.evaluation.measurements import (
     MEASUREMENTS,
     attribution_quality,
+    clamp,
     fooling,
     perturbation,
     perturbation_fills,
@@ -231,6 +232,8 @@ SMALL = {
     "fooling": fooling.Settings(steps=3, num_examples=30, shown_examples=3),
     "sanity": sanity.Settings(num_examples=20, methods=("logit-gradient", "fullgrad")),
     "score-matching-objective": score_matching_objective.Settings(compare_to="score-matching"),
+    # Exact traces (D = 64): every draw is the same number, checked against jax.hessian.
+    "clamp": clamp.Settings(estimator="exact", tau=0.0, num_examples=20, num_draws=2),
     "perturbation-fills": perturbation_fills.Settings(
         methods=("logit-gradient", "smoothgrad"),
         fills=("mean", "road"),
@@ -271,6 +274,7 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         "fooling.png",
         "shift_invariance.png",
         "training_h.png",
+        "clamp.png",
     } | {f"{kind}_{run}.png" for kind in ("samples", "denoised") for run in runs}
     assert expected <= set(metrics["figures"])
     for figure in metrics["figures"]:
@@ -319,6 +323,26 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         rtol=1e-3,
         atol=1e-3,
     )
+    # The clamp at each epoch: the share of training images whose exact trace is ≥ τ, and
+    # the trace's percentiles, recomputed per checkpoint with jax.hessian.
+    clamped = measured["clamp"]["runs"]["baseline"]
+    assert clamped["epochs"] == [1, 2]
+    xt, yt = draw_examples(data.train_images, data.train_labels, 20, SMALL_COMMON.seed)
+    for i, step in enumerate(clamped["steps"]):
+        logits = base.logits_fn(RunDir(runs["baseline"]).restore_params(step))
+        one = lambda z, c, f=logits: f(z[None])[0, c]  # noqa: E731
+        traces = [
+            np.trace(np.asarray(jax.hessian(one)(xt[j], yt[j])).reshape(64, 64)) for j in range(20)
+        ]
+        np.testing.assert_allclose(
+            clamped["above_tau"]["value"][i], np.mean(np.asarray(traces) >= 0.0), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            [clamped["h_percentiles"][q][i] for q in ("5", "50", "95")],
+            np.percentile(traces, [5, 50, 95]),
+            rtol=1e-3,
+            atol=1e-3,
+        )
     # compare_to pairs every run with another: baseline vs SM is minus SM vs baseline.
     np.testing.assert_allclose(
         objective["runs"]["baseline"]["compared"]["value"],

@@ -82,6 +82,18 @@ def test_each_objective_matches_its_formula_with_the_exact_trace(gaussian_proble
     np.testing.assert_allclose(clamped(params, (x, y), None)[0], ce + 1e-4 * 100.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("tau", [-100.0, -5.0, -3.0, 0.0])
+def test_h_above_tau_is_the_share_of_the_batch_the_clamp_cuts(gaussian_problem, tau):
+    # Per example h = −s_y·D = −2, −4, −8, −8, −4, −2: τ = −5 cuts 4 of 6 examples.
+    params, (x, y) = gaussian_problem
+    _, h, _ = closed_form_terms(params, x, y)
+    expected = np.mean([float(v) >= tau for v in h])
+    loss_fn = make_objective(
+        gaussian_logits, "anti-score-matching", tau=tau, trace_fn=make_trace_fn("exact")
+    )
+    np.testing.assert_allclose(loss_fn(params, (x, y), None)[1]["h_above_tau"], expected)
+
+
 def test_diagnostics_do_not_change_the_gradient(gaussian_problem):
     params, batch = gaussian_problem
     grads = [

@@ -203,6 +203,24 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert steps == list(range(1, 2 * steps_per_epoch + 1))
 
 
+def test_stopping_after_an_epoch_then_resuming_equals_an_uninterrupted_run(tmp_path):
+    config = small_config(epochs=3, name="baseline")
+    record = fit(config, tmp_path / "stopped", progress=False, stop_after_epoch=1)
+    assert record["epoch"] == 1 and not is_finished(tmp_path / "stopped")
+    # Stopping at or before the epochs done trains nothing and reports the last epoch.
+    again = fit(config, tmp_path / "stopped", resume=True, progress=False, stop_after_epoch=1)
+    assert again == record
+    fit(config, tmp_path / "stopped", resume=True, progress=False)
+    fit(config, tmp_path / "straight", progress=False)
+    assert is_finished(tmp_path / "stopped")
+    _, a = restore_params(tmp_path / "stopped")
+    _, b = restore_params(tmp_path / "straight")
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    with pytest.raises(ValueError, match="stop_after_epoch"):
+        fit(config, tmp_path / "zero", progress=False, stop_after_epoch=0)
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     fit(small_config(epochs=1), tmp_path, progress=False)
     first = restore_params(tmp_path)[1]

@@ -33,7 +33,7 @@ def _show(ax, image: np.ndarray, cmap: str | None = None) -> None:
 
 def line_plot(
     path: Path,
-    x: np.ndarray,
+    x: np.ndarray | None,
     curves: dict[str, dict[str, np.ndarray]],
     *,
     xlabel: str,
@@ -41,12 +41,14 @@ def line_plot(
     title: str,
     xscale: str = "linear",
 ) -> Path:
-    """One line per entry ``{"mean": (K,), optional "low"/"high": (K,) band}``."""
+    """One line per entry ``{"mean": (K,), optional "low"/"high": (K,) band, optional "x":
+    (K,) its own abscissae instead of the shared ``x``}``."""
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     for name, curve in curves.items():
-        (line,) = ax.plot(x, curve["mean"], marker="o", markersize=3, label=name)
+        xs = curve.get("x", x)
+        (line,) = ax.plot(xs, curve["mean"], marker="o", markersize=3, label=name)
         if "low" in curve:
-            ax.fill_between(x, curve["low"], curve["high"], color=line.get_color(), alpha=0.15)
+            ax.fill_between(xs, curve["low"], curve["high"], color=line.get_color(), alpha=0.15)
     ax.set_xscale(xscale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from gradjax.evaluation.measurements import (
     accuracy,
     attribution_quality,
+    clamp,
     density,
     density_epochs,
     fooling,
@@ -61,6 +62,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "attribution-quality": _entry(
         attribution_quality, "Infidelity and max-sensitivity (Yeh et al. 2019)"
     ),
+    "clamp": _entry(clamp, "Anti-score-matching's clamp over training (h ≥ τ)"),
 }
 
 __all__ = ["MEASUREMENTS", "Measurement"]
