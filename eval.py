@@ -30,6 +30,13 @@ def named_run(text: str) -> tuple[str, Path]:
     return name, Path(path)
 
 
+def named_epoch(text: str) -> tuple[str, int]:
+    name, sep, epoch = text.partition("=")
+    if not sep or not name or not epoch.isdigit() or int(epoch) < 1:
+        raise argparse.ArgumentTypeError(f"expected NAME=EPOCH (an integer >= 1), got {text!r}")
+    return name, int(epoch)
+
+
 def measurement_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in MEASUREMENTS]
@@ -75,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="NAME=DIR",
         help="a run directory written by train.py, with the name used in the report; repeat",
+    )
+    p.add_argument(
+        "--epoch",
+        type=named_epoch,
+        action="append",
+        default=[],
+        metavar="NAME=K",
+        help="evaluate run NAME at the checkpoint ending epoch K, not its latest; repeat",
     )
     p.add_argument("--gan-test-model", type=Path, help="run directory of the GAN-test classifier")
     p.add_argument("--out", type=Path, required=True)
@@ -139,6 +154,7 @@ def main(argv=None) -> int:
             settings=settings,
             progress=not args.no_progress,
             cache_dir=args.cache_dir,
+            epochs=dict(args.epoch),
         )
     except (FileNotFoundError, ValueError, CheckpointError) as err:
         print(f"eval.py: error: {err}", file=sys.stderr)

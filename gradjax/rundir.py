@@ -111,6 +111,22 @@ class RunDir:
         saved = set(self.steps())
         return [r["step"] for r in self.epoch_records() if r["step"] in saved]
 
+    def epoch_step(self, epoch: int) -> int:
+        """The checkpointed step that ends ``epoch`` (1-based).
+
+        Raises:
+          ValueError: no checkpoint of that epoch is kept (the kept epochs named).
+        """
+        saved = set(self.steps())
+        kept = {r["epoch"]: r["step"] for r in self.epoch_records() if r["step"] in saved}
+        if epoch not in kept:
+            listing = ", ".join(map(str, sorted(kept))) or "none"
+            raise ValueError(
+                f"{str(self.path)!r} keeps no checkpoint of epoch {epoch} (kept epochs: "
+                f"{listing}); train with --keep-checkpoints 0 to keep every epoch's."
+            )
+        return kept[epoch]
+
     def _restore(self, manager, step: int, target=None):
         try:
             if target is None:

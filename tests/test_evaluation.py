@@ -46,8 +46,9 @@ from gradjax.evaluation.measurements import (
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, verdict, wilson_interval
 from gradjax.gradients import logit_gradients, loss_gradients
+from gradjax.rundir import RunDir
 from gradjax.saliency import SaliencyOptions
-from gradjax.training import fit
+from gradjax.training import fit, model_of
 
 
 def gaussian_logits(x):
@@ -284,7 +285,6 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     # The accuracy row is the fraction of test images right, recomputed here independently.
     data = load_dataset("digits")
     from gradjax.evaluation.context import load_run
-    from gradjax.rundir import RunDir
 
     base = load_run("baseline", RunDir(runs["baseline"]), data)
     right = np.mean(np.argmax(base.logits_fn()(to_float(data.test_images)), -1) == data.test_labels)
@@ -453,6 +453,44 @@ def test_mismatched_empty_or_unknown_inputs_fail_cleanly(digits_runs, tmp_path, 
     with pytest.raises(SystemExit):
         eval_cli.main(["--run", "a=b", "--out", "o", "--set", "samples.stpes=3"])
     assert "no setting 'stpes'" in capsys.readouterr().err
+    # Epochs: one that was never checkpointed, a run not given, a malformed flag.
+    with pytest.raises(ValueError, match="no checkpoint of epoch 7.*kept epochs: 1, 2"):
+        evaluate(runs, tmp_path / "o", measurements=("accuracy",), epochs={"baseline": 7})
+    with pytest.raises(ValueError, match="no run.*'base'"):
+        evaluate(runs, tmp_path / "o", measurements=("accuracy",), epochs={"base": 1})
+    with pytest.raises(SystemExit):
+        eval_cli.main(["--run", "a=b", "--out", "o", "--epoch", "a=0"])
+    assert "NAME=EPOCH" in capsys.readouterr().err
+
+
+def test_a_run_evaluated_at_an_earlier_epoch_uses_that_checkpoint(digits_runs, tmp_path):
+    runs, _ = digits_runs
+    code = eval_cli.main(
+        [
+            *("--run", f"early={runs['baseline']}", "--run", f"late={runs['baseline']}"),
+            *("--epoch", "early=1", "--out", str(tmp_path), "--no-progress"),
+            *("--measurements", "accuracy,density-epochs", "--num-examples", "60"),
+        ]
+    )
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["runs"]["early"]["epoch"] == 1 and "epoch" not in metrics["runs"]["late"]
+    measured = metrics["measurements"]
+    # Per-epoch measurements stop at the evaluated epoch.
+    rundir = RunDir(runs["baseline"])
+    assert measured["density-epochs"]["runs"]["early"]["steps"] == rundir.epoch_steps()[:1]
+    assert measured["density-epochs"]["runs"]["late"]["steps"] == rundir.epoch_steps()
+    # Accuracy of the epoch-1 parameters, recomputed from that checkpoint directly.
+    data = load_dataset("digits")
+    model = model_of(rundir.config, data.num_classes)
+    params = rundir.restore_params(rundir.epoch_steps()[0])
+    x, y = to_float(data.test_images), data.test_labels
+    right = np.mean(np.argmax(model.apply(params, x), -1) == y)
+    np.testing.assert_allclose(measured["accuracy"]["runs"]["early"]["value"], right)
+    assert (
+        "| early | baseline | 0 | cnn | taylor, 0.1 | epoch 1 |"
+        in (tmp_path / "report.md").read_text()
+    )
 
 
 def test_wilson_interval_and_mcnemar_match_brute_force():

@@ -41,12 +41,14 @@ class Common:
 
 @dataclasses.dataclass
 class Run:
-    """A trained model: its name, run directory, config, parameters and ``apply_fn``."""
+    """A trained model: its name, run directory, config, parameters and ``apply_fn``;
+    ``epoch``: the epoch whose checkpoint ``params`` are (``None``: the latest checkpoint)."""
 
     name: str
     rundir: RunDir
     params: dict
     apply_fn: Callable
+    epoch: int | None = None
 
     @property
     def config(self):
@@ -57,10 +59,18 @@ class Run:
         return functools.partial(self.apply_fn, self.params if params is None else params)
 
     @functools.cached_property
+    def epoch_steps(self) -> list[int]:
+        """Checkpointed steps ending an epoch, up to ``epoch`` (all of them for ``None``)."""
+        steps = self.rundir.epoch_steps()
+        if self.epoch is None:
+            return steps
+        return [s for s in steps if s <= self.rundir.epoch_step(self.epoch)]
+
+    @functools.cached_property
     def identity(self) -> tuple[str, str, list[int]]:
-        """``(name, digest of the trained parameters, epoch steps checkpointed)``: what a kept
-        result was computed from (the steps for measurements that read every epoch)."""
-        return self.name, params_digest(self.params), self.rundir.epoch_steps()
+        """``(name, digest of the parameters, epoch steps checkpointed up to them)``: what a
+        kept result was computed from (the steps for measurements that read every epoch)."""
+        return self.name, params_digest(self.params), self.epoch_steps
 
 
 @dataclasses.dataclass
@@ -143,12 +153,19 @@ class EvalContext:
         return next((r for r in self.runs if r.config.objective.name == "baseline"), self.runs[0])
 
 
-def load_run(name: str, directory: RunDir | str | Path, dataset: Dataset | None = None) -> Run:
-    """Restores the latest checkpoint of a run directory; checks it fits ``dataset``.
+def load_run(
+    name: str,
+    directory: RunDir | str | Path,
+    dataset: Dataset | None = None,
+    epoch: int | None = None,
+) -> Run:
+    """Restores the latest checkpoint of a run directory, or the one ending ``epoch``; checks
+    it fits ``dataset``.
 
     Raises:
       FileNotFoundError: not a run directory. CheckpointError: no or a damaged checkpoint.
-      ValueError: its parameters do not fit ``dataset``'s image shape or classes.
+      ValueError: no checkpoint of ``epoch`` kept; its parameters do not fit ``dataset``'s
+        image shape or classes.
     """
     rundir = directory if isinstance(directory, RunDir) else RunDir(directory)
     config = rundir.config
@@ -156,7 +173,7 @@ def load_run(name: str, directory: RunDir | str | Path, dataset: Dataset | None 
         dataset = load_dataset(config.data.dataset, config.data.data_dir)
     model = model_of(config, dataset.num_classes)
     expected = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, *dataset.image_shape)))
-    params = rundir.restore_params()
+    params = rundir.restore_params(None if epoch is None else rundir.epoch_step(epoch))
     same = jax.tree.structure(expected) == jax.tree.structure(params) and all(
         a.shape == b.shape
         for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(params), strict=True)
@@ -167,7 +184,7 @@ def load_run(name: str, directory: RunDir | str | Path, dataset: Dataset | None 
             f"{dataset.name!r} ({'×'.join(map(str, dataset.image_shape))}, "
             f"{dataset.num_classes} classes): its parameters have other shapes."
         )
-    return Run(name, rundir, params, model.apply)
+    return Run(name, rundir, params, model.apply, epoch)
 
 
 def dataset_of(rundirs: dict[str, RunDir]) -> Dataset:

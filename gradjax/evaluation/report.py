@@ -32,12 +32,23 @@ def _headline(density: dict):
 
 
 def runs_table(metrics: dict) -> list[str]:
-    lines = ["| model | objective | λ | model | estimator, σ |", "|---|---|---|---|---|"]
+    """One row per run; anti-score-matching's τ beside its name, and a checkpoint column when
+    some run was evaluated at an earlier epoch than its latest."""
+    at_epoch = any("epoch" in run for run in metrics["runs"].values())
+    lines = [
+        "| model | objective | λ | model | estimator, σ |" + (" checkpoint |" if at_epoch else ""),
+        "|---|---|---|---|---|" + ("---|" if at_epoch else ""),
+    ]
     for name, run in metrics["runs"].items():
         o, m = run["config"]["objective"], run["config"]["model"]
         lam = OBJECTIVES[o["name"]].lam if o["lam"] is None else o["lam"]
+        objective = o["name"] + (
+            f", τ = {o['tau']:g}" if o["name"] == "anti-score-matching" else ""
+        )
+        checkpoint = f" epoch {run['epoch']} |" if "epoch" in run else " latest |"
         lines.append(
-            f"| {name} | {o['name']} | {lam:g} | {m['name']} | {o['estimator']}, {o['sigma']:g} |"
+            f"| {name} | {objective} | {lam:g} | {m['name']} | {o['estimator']}, {o['sigma']:g} |"
+            + (checkpoint if at_epoch else "")
         )
     return lines
 

@@ -62,6 +62,7 @@ def evaluate_runs(
     settings: Mapping[str, object] | None = None,
     progress: bool = True,
     cache_dir: str | Path | None = None,
+    epochs: Mapping[str, int] | None = None,
 ) -> Path:
     """Runs ``measurements`` on the named runs; returns the path of ``report.md``.
 
@@ -77,6 +78,8 @@ def evaluate_runs(
       cache_dir: where finished measurements and pieces are kept for a resumed evaluation
         (``None``: nothing kept). Keep it out of anything published: pieces hold arrays
         derived from the test images.
+      epochs: ``{name: epoch}``: evaluate those runs at the checkpoint ending that epoch
+        (and their per-epoch measurements up to it), the others at their latest checkpoint.
 
     Raises:
       ValueError: no runs, an unknown measurement, runs on different datasets, a checkpoint
@@ -96,7 +99,13 @@ def evaluate_runs(
     if with_classifier:
         rundirs["GAN-test classifier"] = RunDir(classifier_dir)
     dataset = dataset_of(rundirs)
-    runs = {name: load_run(name, rundir, dataset) for name, rundir in rundirs.items()}
+    unknown = sorted(set(epochs or {}) - set(run_dirs))
+    if unknown:
+        raise ValueError(f"epochs names no run {unknown}; the runs: {', '.join(run_dirs)}.")
+    runs = {
+        name: load_run(name, rundir, dataset, (epochs or {}).get(name))
+        for name, rundir in rundirs.items()
+    }
     classifier = runs.pop("GAN-test classifier", None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +118,11 @@ def evaluate_runs(
         "dataset": dataset.name,
         "common": dataclasses.asdict(common),
         "runs": {
-            r.name: {"directory": str(r.rundir.path), "config": dataclasses.asdict(r.config)}
+            r.name: {
+                "directory": str(r.rundir.path),
+                "config": dataclasses.asdict(r.config),
+                **({} if r.epoch is None else {"epoch": r.epoch}),
+            }
             for r in ctx.runs
         },
         "settings": {name: dataclasses.asdict(s) for name, s in settings.items()},

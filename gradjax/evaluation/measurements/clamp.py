@@ -94,7 +94,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     runs = {}
     for run in ctx.runs:
         epoch_of = {r["step"]: r["epoch"] for r in run.rundir.epoch_records()}
-        steps = run.rundir.epoch_steps()
+        steps = run.epoch_steps
         above, percentiles = [], []
         for step in tqdm(steps, desc=f"clamp {run.name}", leave=False, disable=not ctx.progress):
             h = ctx.memo(

@@ -26,7 +26,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     x, y = (a[: settings.num_examples] for a in ctx.test_examples)
     runs = {}
     for run in ctx.runs:
-        steps = run.rundir.epoch_steps()
+        steps = run.epoch_steps
         means = []
         for step in tqdm(
             steps, desc=f"density/epochs {run.name}", leave=False, disable=not ctx.progress
