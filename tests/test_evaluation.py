@@ -334,9 +334,10 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         traces = [
             np.trace(np.asarray(jax.hessian(one)(xt[j], yt[j])).reshape(64, 64)) for j in range(20)
         ]
-        np.testing.assert_allclose(
-            clamped["above_tau"]["value"][i], np.mean(np.asarray(traces) >= 0.0), atol=1e-12
-        )
+        above = np.sum(np.asarray(traces) >= 0.0)
+        np.testing.assert_allclose(clamped["above_tau"]["value"][i], above / 20, atol=1e-12)
+        interval = [clamped["above_tau"][k][i] for k in ("low", "high")]
+        np.testing.assert_allclose(interval, wilson_interval(above, 20), atol=1e-12)
         np.testing.assert_allclose(
             [clamped["h_percentiles"][q][i] for q in ("5", "50", "95")],
             np.percentile(traces, [5, 50, 95]),
