@@ -114,9 +114,11 @@ PAPER_MEASUREMENTS = (
     "saliency-maps",
     "fooling",
 )
-# "clamp": whether anti-score-matching's term had a gradient at all (its threshold τ reached).
-MNIST_MEASUREMENTS = (*PAPER_MEASUREMENTS, "sanity", "clamp")
-CIFAR_MEASUREMENTS = (*PAPER_MEASUREMENTS, "score-matching-objective", "clamp")
+# Beyond the paper's figures: "accuracy-epochs" (when differences between objectives appear
+# or close during training) and "clamp" (where anti-score-matching's threshold τ cut its term).
+TRAINING_MEASUREMENTS = ("accuracy-epochs", "clamp")
+MNIST_MEASUREMENTS = (*PAPER_MEASUREMENTS, "sanity", *TRAINING_MEASUREMENTS)
+CIFAR_MEASUREMENTS = (*PAPER_MEASUREMENTS, "score-matching-objective", *TRAINING_MEASUREMENTS)
 
 
 MNIST_SETTINGS = {

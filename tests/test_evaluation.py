@@ -276,6 +276,7 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         "shift_invariance.png",
         "training_h.png",
         "clamp.png",
+        "accuracy_epochs.png",
     } | {f"{kind}_{run}.png" for kind in ("samples", "denoised") for run in runs}
     assert expected <= set(metrics["figures"])
     for figure in metrics["figures"]:
@@ -287,7 +288,8 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     from gradjax.evaluation.context import load_run
 
     base = load_run("baseline", RunDir(runs["baseline"]), data)
-    right = np.mean(np.argmax(base.logits_fn()(to_float(data.test_images)), -1) == data.test_labels)
+    xs_all = to_float(data.test_images)
+    right = np.mean(np.argmax(base.logits_fn()(xs_all), -1) == data.test_labels)
     acc = measured["accuracy"]["runs"]["baseline"]
     np.testing.assert_allclose(acc["value"], right)
     assert acc["low"] < acc["value"] < acc["high"]
@@ -322,6 +324,27 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
         np.percentile(traces, [5, 50, 95]),
         rtol=1e-3,
         atol=1e-3,
+    )
+    # Accuracy over training: the last epoch is the accuracy measurement's model; at epoch 1
+    # the score-matching run's difference to the baseline is recomputed from both checkpoints.
+    over = measured["accuracy-epochs"]["runs"]
+    assert over["baseline"]["epochs"] == over["score-matching"]["epochs"] == [1, 2]
+    for name in runs:
+        np.testing.assert_allclose(
+            over[name]["accuracy"][-1]["value"], measured["accuracy"]["runs"][name]["value"]
+        )
+    first = {}
+    for name in runs:
+        rundir = RunDir(runs[name])
+        logits = base.apply_fn(rundir.restore_params(rundir.epoch_steps()[0]), xs_all)
+        first[name] = np.argmax(logits, -1) == data.test_labels
+    difference = over["score-matching"]["difference"]["by_epoch"][0]
+    np.testing.assert_allclose(
+        difference["value"], first["score-matching"].mean() - first["baseline"].mean()
+    )
+    assert difference["low"] <= difference["value"] <= difference["high"]
+    np.testing.assert_allclose(
+        difference["mcnemar_p"], mcnemar_p(first["score-matching"], first["baseline"])
     )
     # The clamp at each epoch: the share of training images whose exact trace is ≥ τ, and
     # the trace's percentiles, recomputed per checkpoint with jax.hessian.

@@ -23,9 +23,16 @@ def verdict_cell(d: dict, *, higher: str = "higher", lower: str = "lower") -> st
 MISSING = "–"  # a table cell whose measurement did not run, or has no value for that row
 
 
+def epoch_columns(epochs, shown=(1, 2, 5, 10, 20)) -> list[int]:
+    """The epochs a per-epoch table shows: those of ``shown`` reached, and the last of
+    ``epochs`` (an iterable of each run's epoch lists)."""
+    last = max((max(e) for e in epochs if len(e)), default=0)
+    return sorted({e for e in shown if e <= last} | ({last} if last else set()))
+
+
 def table_head(columns) -> list[str]:
     """A markdown table's header and separator lines for ``columns``."""
     return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
 
 
-__all__ = ["MISSING", "interval", "pct_interval", "table_head", "verdict_cell"]
+__all__ = ["MISSING", "epoch_columns", "interval", "pct_interval", "table_head", "verdict_cell"]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from gradjax.evaluation.measurements import (
     accuracy,
+    accuracy_epochs,
     attribution_quality,
     clamp,
     density,
@@ -45,6 +46,7 @@ def _entry(module, title: str, **kwargs) -> Measurement:
 
 MEASUREMENTS: dict[str, Measurement] = {
     "accuracy": _entry(accuracy, "Test accuracy (cf. the paper's Table 1)"),
+    "accuracy-epochs": _entry(accuracy_epochs, "Test accuracy over training"),
     "density": _entry(density, "Density ratios (Fig. 1)"),
     "density-epochs": _entry(density_epochs, "Density ratio over training"),
     "samples": _entry(samples, "Samples by gradient ascent (Fig. 2)"),

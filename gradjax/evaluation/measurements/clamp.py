@@ -25,7 +25,7 @@ from gradjax.data import draw_examples
 from gradjax.estimators import make_trace_fn
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.report_format import MISSING
+from gradjax.evaluation.report_format import MISSING, epoch_columns
 from gradjax.evaluation.stats import wilson_interval
 from gradjax.gradients import select_logits
 
@@ -43,8 +43,6 @@ class Settings:
 
 # Percentiles of the estimates (over images and draws) reported per epoch.
 H_PERCENTILES = (5, 50, 95)
-# Epochs tabulated in the report, besides each run's last.
-REPORTED_EPOCHS = (1, 2, 5, 10, 20)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5, 6, 7, 8))
@@ -157,8 +155,7 @@ def _figure(ctx: EvalContext, runs: dict, tau: float):
 
 def report(metrics: dict) -> list[str]:
     runs = metrics["runs"]
-    last = max((max(r["epochs"]) for r in runs.values()), default=0)
-    shown = sorted({e for e in REPORTED_EPOCHS if e <= last} | ({last} if last else set()))
+    shown = epoch_columns(r["epochs"] for r in runs.values())
     lines = [
         f"Per-example estimates of h ({metrics['estimator']}; {metrics['num_draws']} draws on "
         f"each of {metrics['num_examples']} training images, no augmentation) after each epoch: "

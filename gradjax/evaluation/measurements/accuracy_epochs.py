@@ -1,0 +1,136 @@
+"""Test accuracy at every epoch checkpoint of each run, and each run's difference to the
+reference model at the same epoch, paired on the same images: when during training two
+objectives differ, and whether a difference at the end was there earlier, or closed.
+
+At each epoch: a Wilson 95% interval on the accuracy; the difference's paired-bootstrap 95%
+interval and exact McNemar p (as :mod:`~gradjax.evaluation.measurements.accuracy`). Only
+epochs the reference has a checkpoint of are compared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from gradjax.accuracy import make_eval_step, score_split
+from gradjax.evaluation import figures
+from gradjax.evaluation.context import EvalContext, Result
+from gradjax.evaluation.report_format import MISSING, epoch_columns
+from gradjax.evaluation.stats import mcnemar_p, paired_difference, proportion
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # Epochs to measure; None: every epoch checkpoint kept.
+    epochs: tuple[int, ...] | None = None
+
+
+def _correct(ctx: EvalContext, eval_step, run, step: int) -> np.ndarray:
+    """``(N,)`` bool: which test images the run's checkpoint at ``step`` gets right."""
+    params = run.rundir.restore_params(step)
+    data = ctx.dataset
+    scores = score_split(
+        eval_step, params, data.test_images, data.test_labels, ctx.common.batch_size
+    )
+    return scores.correct
+
+
+def _per_epoch(ctx: EvalContext, run, settings: Settings) -> dict[int, np.ndarray]:
+    epoch_of = {r["step"]: r["epoch"] for r in run.rundir.epoch_records()}
+    wanted = [
+        s for s in run.epoch_steps if settings.epochs is None or epoch_of[s] in settings.epochs
+    ]
+    eval_step = make_eval_step(run.apply_fn)
+    return {
+        epoch_of[step]: ctx.memo(
+            f"{run.name}/{step}",
+            functools.partial(_correct, ctx, eval_step, run, step),
+            settings=settings,
+            runs=[run],
+        )
+        for step in tqdm(
+            wanted, desc=f"accuracy/epochs {run.name}", leave=False, disable=not ctx.progress
+        )
+    }
+
+
+def measure(ctx: EvalContext, settings: Settings) -> Result:
+    correct = {run.name: _per_epoch(ctx, run, settings) for run in ctx.runs}
+    ref = ctx.reference.name
+    runs = {}
+    for name, by_epoch in correct.items():
+        epochs = sorted(by_epoch)
+        record = {
+            "epochs": epochs,
+            "accuracy": [proportion(by_epoch[e]) for e in epochs],
+        }
+        if name != ref:
+            paired = [e for e in epochs if e in correct[ref]]
+            record["difference"] = {
+                "epochs": paired,
+                "by_epoch": [
+                    {
+                        **paired_difference(by_epoch[e], correct[ref][e], seed=ctx.common.seed),
+                        "mcnemar_p": mcnemar_p(by_epoch[e], correct[ref][e]),
+                    }
+                    for e in paired
+                ],
+            }
+        runs[name] = record
+    metrics = {"reference": ref, "runs": runs}
+    return Result(metrics, [_figure(ctx, runs, ref)])
+
+
+def _figure(ctx: EvalContext, runs: dict, ref: str):
+    curves = {}
+    for name, r in runs.items():
+        d = r.get("difference")
+        if d and d["epochs"]:
+            curves[name] = {
+                "x": np.asarray(d["epochs"]),
+                **{
+                    key: 100 * np.asarray([b[k] for b in d["by_epoch"]])
+                    for key, k in (("mean", "value"), ("low", "low"), ("high", "high"))
+                },
+            }
+    return figures.line_plot(
+        ctx.out / "accuracy_epochs.png",
+        None,
+        curves,
+        xlabel="epoch",
+        ylabel=f"test accuracy − {ref}'s at the same epoch (points)",
+        title="Accuracy differences over training (paired, 95%)",
+    )
+
+
+def report(metrics: dict) -> list[str]:
+    ref, runs = metrics["reference"], metrics["runs"]
+    shown = epoch_columns(r["epochs"] for r in runs.values())
+    lines = [
+        f"Test accuracy (%) after each epoch, and the difference to {ref!r} at the same epoch "
+        "in points, paired on the same images (bootstrap 95% interval; * where it excludes 0).",
+        "",
+        "| model | " + " | ".join(f"epoch {e}" for e in shown) + " |",
+        "|---|" + "---|" * len(shown),
+    ]
+    for name, r in runs.items():
+        d = r.get("difference", {"epochs": [], "by_epoch": []})
+        cells = []
+        for e in shown:
+            if e not in r["epochs"]:
+                cells.append(MISSING)
+                continue
+            cell = f"{100 * r['accuracy'][r['epochs'].index(e)]['value']:.2f}"
+            if e in d["epochs"]:
+                b = d["by_epoch"][d["epochs"].index(e)]
+                star = "" if b["low"] <= 0 <= b["high"] else "*"
+                cell += (
+                    f", Δ {100 * b['value']:+.2f} [{100 * b['low']:+.2f}, "
+                    f"{100 * b['high']:+.2f}]{star}"
+                )
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
