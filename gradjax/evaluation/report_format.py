@@ -35,4 +35,26 @@ def table_head(columns) -> list[str]:
     return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
 
 
-__all__ = ["MISSING", "epoch_columns", "interval", "pct_interval", "table_head", "verdict_cell"]
+def epoch_table(runs: dict, cell) -> list[str]:
+    """One row per run of ``runs`` (``{name: {"epochs": [...], ...}}``), one column per epoch
+    of :func:`epoch_columns`; ``cell(name, run, i)`` formats the run's ``i``-th epoch,
+    :data:`MISSING` where the run has no such epoch."""
+    shown = epoch_columns(r["epochs"] for r in runs.values())
+    lines = table_head(["model", *(f"epoch {e}" for e in shown)])
+    for name, r in runs.items():
+        cells = [
+            cell(name, r, r["epochs"].index(e)) if e in r["epochs"] else MISSING for e in shown
+        ]
+        lines.append("| " + " | ".join([name, *cells]) + " |")
+    return lines
+
+
+__all__ = [
+    "MISSING",
+    "epoch_columns",
+    "epoch_table",
+    "interval",
+    "pct_interval",
+    "table_head",
+    "verdict_cell",
+]

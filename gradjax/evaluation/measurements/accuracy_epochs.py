@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from gradjax.accuracy import make_eval_step, score_split
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.report_format import MISSING, epoch_columns
+from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, proportion
 
 
@@ -108,29 +108,22 @@ def _figure(ctx: EvalContext, runs: dict, ref: str):
 
 def report(metrics: dict) -> list[str]:
     ref, runs = metrics["reference"], metrics["runs"]
-    shown = epoch_columns(r["epochs"] for r in runs.values())
-    lines = [
+
+    def cell(name, r, i):
+        text = f"{100 * r['accuracy'][i]['value']:.2f}"
+        d = r.get("difference", {"epochs": [], "by_epoch": []})
+        if r["epochs"][i] in d["epochs"]:
+            b = d["by_epoch"][d["epochs"].index(r["epochs"][i])]
+            star = "" if b["low"] <= 0 <= b["high"] else "*"
+            text += (
+                f", Δ {100 * b['value']:+.2f} [{100 * b['low']:+.2f}, {100 * b['high']:+.2f}]"
+                + star
+            )
+        return text
+
+    return [
         f"Test accuracy (%) after each epoch, and the difference to {ref!r} at the same epoch "
         "in points, paired on the same images (bootstrap 95% interval; * where it excludes 0).",
         "",
-        "| model | " + " | ".join(f"epoch {e}" for e in shown) + " |",
-        "|---|" + "---|" * len(shown),
+        *epoch_table(runs, cell),
     ]
-    for name, r in runs.items():
-        d = r.get("difference", {"epochs": [], "by_epoch": []})
-        cells = []
-        for e in shown:
-            if e not in r["epochs"]:
-                cells.append(MISSING)
-                continue
-            cell = f"{100 * r['accuracy'][r['epochs'].index(e)]['value']:.2f}"
-            if e in d["epochs"]:
-                b = d["by_epoch"][d["epochs"].index(e)]
-                star = "" if b["low"] <= 0 <= b["high"] else "*"
-                cell += (
-                    f", Δ {100 * b['value']:+.2f} [{100 * b['low']:+.2f}, "
-                    f"{100 * b['high']:+.2f}]{star}"
-                )
-            cells.append(cell)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return lines

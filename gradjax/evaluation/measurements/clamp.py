@@ -25,7 +25,7 @@ from gradjax.data import draw_examples
 from gradjax.estimators import make_trace_fn
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.report_format import MISSING, epoch_columns
+from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.stats import wilson_interval
 from gradjax.gradients import select_logits
 
@@ -154,28 +154,18 @@ def _figure(ctx: EvalContext, runs: dict, tau: float):
 
 
 def report(metrics: dict) -> list[str]:
-    runs = metrics["runs"]
-    shown = epoch_columns(r["epochs"] for r in runs.values())
-    lines = [
+    def cell(name, r, i):
+        share = {k: 100 * r["above_tau"][k][i] for k in ("value", "low", "high")}
+        return (
+            f"{share['value']:.1f}% [{share['low']:.1f}, {share['high']:.1f}], "
+            f"median {r['h_percentiles']['50'][i]:.3g}"
+        )
+
+    return [
         f"Per-example estimates of h ({metrics['estimator']}; {metrics['num_draws']} draws on "
         f"each of {metrics['num_examples']} training images, no augmentation) after each epoch: "
         f"the share ≥ τ = {metrics['tau']:g}, where anti-score-matching's term has no "
         "gradient (Wilson 95% interval, images as the units), and the median estimate.",
         "",
-        "| model | " + " | ".join(f"epoch {e}" for e in shown) + " |",
-        "|---|" + "---|" * len(shown),
+        *epoch_table(metrics["runs"], cell),
     ]
-    for name, r in runs.items():
-        cells = []
-        for e in shown:
-            if e not in r["epochs"]:
-                cells.append(MISSING)
-                continue
-            i = r["epochs"].index(e)
-            share = {k: 100 * r["above_tau"][k][i] for k in ("value", "low", "high")}
-            cells.append(
-                f"{share['value']:.1f}% [{share['low']:.1f}, {share['high']:.1f}], "
-                f"median {r['h_percentiles']['50'][i]:.3g}"
-            )
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return lines
