@@ -25,6 +25,7 @@ from gradjax.data import draw_examples
 from gradjax.estimators import make_trace_fn
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
+from gradjax.evaluation.measurements.score_matching_objective import H_PERCENTILES
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.stats import wilson_interval
 from gradjax.gradients import select_logits
@@ -39,10 +40,6 @@ class Settings:
     num_samples: int = 1  # perturbations averaged into one estimate
     num_draws: int = 4  # independent estimates per image
     num_examples: int = 500  # training images
-
-
-# Percentiles of the estimates (over images and draws) reported per epoch.
-H_PERCENTILES = (5, 50, 95)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5, 6, 7, 8))
@@ -110,7 +107,8 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 settings=settings,
                 runs=[run],
             )
-            # Per image, the share of its draws at or above τ; then its mean over images.
+            # Per image, the share of its draws at or above τ; then its mean over images. The
+            # percentiles (over images and draws) are score-matching-objective's.
             above.append(np.mean(h >= settings.tau, axis=0))
             percentiles.append(np.percentile(h, H_PERCENTILES))
         if steps:
