@@ -34,6 +34,7 @@ from gradjax.evaluation import (
 from gradjax.evaluation.context import Common
 from gradjax.evaluation.measurements import (
     MEASUREMENTS,
+    accuracy_epochs,
     attribution_quality,
     clamp,
     fooling,
@@ -44,7 +45,9 @@ from gradjax.evaluation.measurements import (
     score_matching_objective,
 )
 from gradjax.evaluation.runner import evaluate_runs
+from gradjax.evaluation.seeds import seed_partner
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, verdict, wilson_interval
+from gradjax.evaluation.verdicts import verdict_lines
 from gradjax.gradients import logit_gradients, loss_gradients
 from gradjax.rundir import RunDir
 from gradjax.saliency import SaliencyOptions
@@ -327,6 +330,7 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     )
     # Accuracy over training: the last epoch is the accuracy measurement's model; at epoch 1
     # the score-matching run's difference to the baseline is recomputed from both checkpoints.
+    assert measured["accuracy-epochs"]["seed_partner"] is None  # no run differs only in seed
     over = measured["accuracy-epochs"]["runs"]
     assert over["baseline"]["epochs"] == over["score-matching"]["epochs"] == [1, 2]
     for name in runs:
@@ -546,6 +550,76 @@ def test_paired_difference_interval_and_verdict():
     noise = paired_difference(base, rng.permutation(base))  # a reordering: no true difference
     assert noise["low"] < 0 < noise["high"]
     assert verdict(noise["low"], noise["high"]) == "no difference detected"
+
+
+def _run_config(objective: str, seed: int) -> dict:
+    return dataclasses.asdict(
+        TrainConfig(objective=ObjectiveConfig(objective), run=RunConfig(seed=seed))
+    )
+
+
+def test_seed_partner_is_the_run_differing_only_in_seed():
+    configs = {
+        "baseline": _run_config("baseline", 0),
+        "score-matching": _run_config("score-matching", 0),
+        "sm-seed1": _run_config("score-matching", 1),
+        "baseline-seed1": _run_config("baseline", 1),
+    }
+    assert seed_partner(configs, "baseline") == "baseline-seed1"
+    assert seed_partner(configs, "score-matching") == "sm-seed1"
+    longer = {**configs["baseline"], "run": {**configs["baseline"]["run"], "seed": 1, "epochs": 9}}
+    assert seed_partner({"baseline": configs["baseline"], "other": longer}, "baseline") is None
+    with pytest.raises(KeyError, match="reference run 'gone'"):
+        seed_partner(configs, "gone")
+
+
+def test_verdicts_compare_each_difference_with_the_second_seeds():
+    def diff(value):  # an accuracy difference whose interval excludes 0
+        return {"value": value, "low": value - 0.001, "high": value + 0.001}
+
+    runs = {
+        n: {"config": _run_config(n.split("-seed")[0], 1 if "seed" in n else 0)}
+        for n in ("baseline", "score-matching", "gradient-norm", "baseline-seed1")
+    }
+    metrics = {
+        "runs": runs,
+        "measurements": {
+            "accuracy": {
+                "difference": {
+                    "score-matching": diff(-0.02),  # larger than the seeds' −0.01
+                    "gradient-norm": diff(-0.005),  # smaller
+                    "baseline-seed1": diff(-0.01),
+                }
+            }
+        },
+    }
+    rows = {line.split(" | ")[0][2:]: line for line in verdict_lines(metrics) if "Table 1" in line}
+    sm = next(v for k, v in rows.items() if k.startswith("score-matching"))
+    gn = next(v for k, v in rows.items() if k.startswith("gradient-norm"))
+    assert sm.endswith("| Δ = -1 [-1.1, -0.9] points | **reproduced** |")
+    assert gn.endswith("**reproduced, within the seed-to-seed difference** |")
+    # Without the second seed: three columns, no yardstick.
+    del metrics["runs"]["baseline-seed1"]
+    lines = verdict_lines(metrics)
+    assert lines[0] == "| claim (paper) | our numbers (95% CI) | verdict |"
+    assert not any("seed-to-seed" in line for line in lines)
+
+
+def test_accuracy_epochs_report_holds_each_difference_against_the_seed_pair():
+    def run(*diffs):  # accuracy differences at epochs 1, 2, 3, intervals ±0.001
+        by_epoch = [{"value": v, "low": v - 0.001, "high": v + 0.001} for v in diffs]
+        return {"difference": {"epochs": [1, 2, 3], "by_epoch": by_epoch}}
+
+    runs = {
+        "baseline": {},
+        # Beyond the seeds at epoch 1; covers 0 at 2; excludes 0 but is within the seeds' at 3.
+        "anti": run(-0.02, 0.0, 0.005),
+        "seed1": run(0.01, -0.03, -0.008),
+    }
+    lines = accuracy_epochs._yardstick_lines("baseline", "seed1", runs)
+    assert "reaches -3.00 points (epoch 2) and excludes 0 at 3 of 3 epochs" in lines[1]
+    assert lines[-1] == "* anti: 1"
+    assert accuracy_epochs._yardstick_lines("baseline", None, runs) == []
 
 
 def test_fooling_saliency_is_l1_normalised():

@@ -4,7 +4,9 @@ objectives differ, and whether a difference at the end was there earlier, or clo
 
 At each epoch: a Wilson 95% interval on the accuracy; the difference's paired-bootstrap 95%
 interval and exact McNemar p (as :mod:`~gradjax.evaluation.measurements.accuracy`). Only
-epochs the reference has a checkpoint of are compared.
+epochs the reference has a checkpoint of are compared. Where the reference was also trained with
+another seed (:mod:`gradjax.evaluation.seeds`), that pair's difference at each epoch is the
+yardstick the report holds the others' against.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gradjax.accuracy import make_eval_step, score_split
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import epoch_table
+from gradjax.evaluation.seeds import seed_partner, within_seed_spread
 from gradjax.evaluation.stats import mcnemar_p, paired_difference, proportion
 
 
@@ -80,7 +83,8 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 ],
             }
         runs[name] = record
-    metrics = {"reference": ref, "runs": runs}
+    partner = seed_partner({r.name: dataclasses.asdict(r.config) for r in ctx.runs}, ref)
+    metrics = {"reference": ref, "seed_partner": partner, "runs": runs}
     return Result(metrics, [_figure(ctx, runs, ref)])
 
 
@@ -126,4 +130,39 @@ def report(metrics: dict) -> list[str]:
         "in points, paired on the same images (bootstrap 95% interval; * where it excludes 0).",
         "",
         *epoch_table(runs, cell),
+        *_yardstick_lines(ref, metrics.get("seed_partner"), runs),
     ]
+
+
+def _by_epoch(run: dict) -> dict[int, dict]:
+    d = run.get("difference", {"epochs": [], "by_epoch": []})
+    return dict(zip(d["epochs"], d["by_epoch"], strict=True))
+
+
+def _yardstick_lines(ref: str, partner: str | None, runs: dict) -> list[str]:
+    """Each run's epochs whose difference excludes 0 and exceeds the seed pair's there."""
+    if partner is None or partner not in runs:
+        return []
+    seeds = _by_epoch(runs[partner])
+    if not seeds:
+        return []
+    widest = max(seeds, key=lambda e: abs(seeds[e]["value"]))
+    lines = [
+        "",
+        f"Yardstick: {partner!r} is {ref!r} trained with another seed; their difference reaches "
+        f"{100 * seeds[widest]['value']:+.2f} points (epoch {widest}) and excludes 0 at "
+        f"{sum(not b['low'] <= 0 <= b['high'] for b in seeds.values())} of {len(seeds)} epochs. "
+        "Epochs at which a run's difference excludes 0 and is larger than the two seeds' at the "
+        "same epoch:",
+        "",
+    ]
+    for name, run in runs.items():
+        if name in (ref, partner):
+            continue
+        beyond = [
+            e
+            for e, b in _by_epoch(run).items()
+            if e in seeds and not b["low"] <= 0 <= b["high"] and not within_seed_spread(b, seeds[e])
+        ]
+        lines.append(f"* {name}: {', '.join(map(str, beyond)) or 'none'}")
+    return lines
