@@ -297,6 +297,14 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     np.testing.assert_allclose(acc["value"], right)
     assert acc["low"] < acc["value"] < acc["high"]
     assert f"| baseline | {100 * right:.2f} [" in text
+    # The samples' yardstick: mean f_y of the first two test images of each class, recomputed.
+    picks = np.concatenate([np.flatnonzero(data.test_labels == c)[:2] for c in range(10)])
+    logits = base.logits_fn()(xs_all[picks])
+    np.testing.assert_allclose(
+        measured["samples"]["runs"]["baseline"]["clean_logit_mean"],
+        np.mean(logits[np.arange(len(picks)), data.test_labels[picks]]),
+        rtol=1e-5,
+    )
     assert "## Verdicts on the paper's claims" in text
     # Shift invariance on a trained model: same accuracy and loss, gradients aligned to g.
     shift = measured["fooling"]["shift"]

@@ -68,10 +68,13 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
 
             generated, trajectory = ascend(start, labels)
             denoised, denoise_trajectory = ascend(noisy, denoise_labels)
+            clean_logits = run.logits_fn()(clean)[jnp.arange(len(clean)), denoise_labels]
             return (
                 generated,
                 denoised,
                 {
+                    # The yardstick for the samples' f_y: that of real images of their classes.
+                    "clean_logit_mean": float(clean_logits.mean()),
                     "logit_start_mean": float(trajectory[0].mean()),
                     "logit_end_mean": float(trajectory[-1].mean()),
                     "denoise_logit_start_mean": float(denoise_trajectory[0].mean()),
@@ -115,15 +118,17 @@ def report(metrics: dict) -> list[str]:
         f"{s['steps']} steps of x ← clamp(x + {s['step_size']:g}·∇f_y, 0, 1)"
         + (" (RMS-normalised)" if s["normalize"] else "")
         + f"; {s['samples_per_class']} per class from uniform noise, and from test images "
-        f"with N(0, {s['denoise_sigma']:g}²) noise.",
+        f"with N(0, {s['denoise_sigma']:g}²) noise. For scale, mean f_y of those test images "
+        "without noise: samples far above it have left the range of real images' logits.",
         "",
-        "| model | mean f_y, start → end | denoising: f_y start → end "
-        "| MSE to clean, before → after |",
-        "|---|---|---|---|",
+        "| model | mean f_y, clean test images | mean f_y, start → end "
+        "| denoising: f_y start → end | MSE to clean, before → after |",
+        "|---|---|---|---|---|",
     ]
     for name, m in metrics["runs"].items():
         lines.append(
-            f"| {name} | {m['logit_start_mean']:.3g} → {m['logit_end_mean']:.3g} "
+            f"| {name} | {m['clean_logit_mean']:.3g} "
+            f"| {m['logit_start_mean']:.3g} → {m['logit_end_mean']:.3g} "
             f"| {m['denoise_logit_start_mean']:.3g} → {m['denoise_logit_end_mean']:.3g} "
             f"| {m['denoise_mse_before']:.4f} → {m['denoise_mse_after']:.4f} |"
         )
