@@ -115,13 +115,11 @@ def report(metrics: dict) -> list[str]:
 
     def cell(name, r, i):
         text = f"{100 * r['accuracy'][i]['value']:.2f}"
-        d = r.get("difference", {"epochs": [], "by_epoch": []})
-        if r["epochs"][i] in d["epochs"]:
-            b = d["by_epoch"][d["epochs"].index(r["epochs"][i])]
-            star = "" if b["low"] <= 0 <= b["high"] else "*"
+        b = _by_epoch(r).get(r["epochs"][i])
+        if b is not None:
             text += (
                 f", Δ {100 * b['value']:+.2f} [{100 * b['low']:+.2f}, {100 * b['high']:+.2f}]"
-                + star
+                + ("*" if _excludes_zero(b) else "")
             )
         return text
 
@@ -132,6 +130,10 @@ def report(metrics: dict) -> list[str]:
         *epoch_table(runs, cell),
         *_yardstick_lines(ref, metrics.get("seed_partner"), runs),
     ]
+
+
+def _excludes_zero(d: dict) -> bool:
+    return not d["low"] <= 0 <= d["high"]
 
 
 def _by_epoch(run: dict) -> dict[int, dict]:
@@ -151,7 +153,7 @@ def _yardstick_lines(ref: str, partner: str | None, runs: dict) -> list[str]:
         "",
         f"Yardstick: {partner!r} is {ref!r} trained with another seed; their difference reaches "
         f"{100 * seeds[widest]['value']:+.2f} points (epoch {widest}) and excludes 0 at "
-        f"{sum(not b['low'] <= 0 <= b['high'] for b in seeds.values())} of {len(seeds)} epochs. "
+        f"{sum(map(_excludes_zero, seeds.values()))} of {len(seeds)} epochs. "
         "Epochs at which a run's difference excludes 0 and is larger than the two seeds' at the "
         "same epoch:",
         "",
@@ -162,7 +164,7 @@ def _yardstick_lines(ref: str, partner: str | None, runs: dict) -> list[str]:
         beyond = [
             e
             for e, b in _by_epoch(run).items()
-            if e in seeds and not b["low"] <= 0 <= b["high"] and not within_seed_spread(b, seeds[e])
+            if e in seeds and _excludes_zero(b) and not within_seed_spread(b, seeds[e])
         ]
         lines.append(f"* {name}: {', '.join(map(str, beyond)) or 'none'}")
     return lines
