@@ -46,7 +46,13 @@ from gradjax.evaluation.measurements import (
 )
 from gradjax.evaluation.runner import evaluate_runs
 from gradjax.evaluation.seeds import seed_partner
-from gradjax.evaluation.stats import mcnemar_p, paired_difference, verdict, wilson_interval
+from gradjax.evaluation.stats import (
+    excludes_zero,
+    mcnemar_p,
+    paired_difference,
+    verdict,
+    wilson_interval,
+)
 from gradjax.evaluation.verdicts import verdict_lines
 from gradjax.gradients import logit_gradients, loss_gradients
 from gradjax.rundir import RunDir
@@ -558,6 +564,14 @@ def test_paired_difference_interval_and_verdict():
     noise = paired_difference(base, rng.permutation(base))  # a reordering: no true difference
     assert noise["low"] < 0 < noise["high"]
     assert verdict(noise["low"], noise["high"]) == "no difference detected"
+
+
+def test_excludes_zero_counts_an_endpoint_at_zero_as_covering_it():
+    assert excludes_zero(0.1, 0.3) and excludes_zero(-0.3, -0.1)
+    assert not excludes_zero(-0.1, 0.3)
+    assert not excludes_zero(0.0, 0.3) and not excludes_zero(-0.3, 0.0)
+    assert verdict(0.0, 0.3) == "no difference detected"
+    assert verdict(-0.3, -0.1, lower="worse") == "worse"
 
 
 def _run_config(objective: str, seed: int) -> dict:

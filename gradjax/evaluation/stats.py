@@ -5,6 +5,7 @@
 * :func:`paired_difference`: the difference of two statistics measured on the *same* examples
   (two models on the same test images), by a paired bootstrap over examples.
 * :func:`mcnemar_p`: exact McNemar test for two classifiers' paired correctness.
+* :func:`excludes_zero`, :func:`verdict`: what an interval of a difference says.
 
 Every function is NumPy in, floats out; seeds are explicit.
 """
@@ -92,9 +93,14 @@ def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
     return min(1.0, 2 * tail)
 
 
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether the interval ``[low, high]`` leaves 0 out (a detected difference)."""
+    return not low <= 0 <= high
+
+
 def verdict(low: float, high: float, *, higher: str = "higher", lower: str = "lower") -> str:
     """``"no difference detected"`` when the interval covers 0, else which side it is on."""
-    if low <= 0 <= high:
+    if not excludes_zero(low, high):
         return "no difference detected"
     return higher if low > 0 else lower
 
@@ -114,6 +120,7 @@ def to_json(tree):
 
 __all__ = [
     "Z95",
+    "excludes_zero",
     "mcnemar_p",
     "mean_interval",
     "paired_difference",

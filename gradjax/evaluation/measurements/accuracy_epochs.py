@@ -22,7 +22,7 @@ from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.seeds import seed_partner, within_seed_spread
-from gradjax.evaluation.stats import mcnemar_p, paired_difference, proportion
+from gradjax.evaluation.stats import excludes_zero, mcnemar_p, paired_difference, proportion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +133,7 @@ def report(metrics: dict) -> list[str]:
 
 
 def _excludes_zero(d: dict) -> bool:
-    return not d["low"] <= 0 <= d["high"]
+    return excludes_zero(d["low"], d["high"])
 
 
 def _by_epoch(run: dict) -> dict[int, dict]:
