@@ -106,10 +106,15 @@ class RunDir:
         with self.checkpoints() as manager:
             return sorted(manager.all_steps())
 
-    def epoch_steps(self) -> list[int]:
-        """Checkpointed steps that end an epoch, ascending (mid-epoch saves left out)."""
+    def epoch_checkpoints(self) -> dict[int, int]:
+        """``{epoch: step}`` of the checkpoints that end an epoch (1-based epochs, ascending;
+        mid-epoch saves and epochs whose checkpoint is no longer kept left out)."""
         saved = set(self.steps())
-        return [r["step"] for r in self.epoch_records() if r["step"] in saved]
+        return {r["epoch"]: r["step"] for r in self.epoch_records() if r["step"] in saved}
+
+    def epoch_steps(self) -> list[int]:
+        """Checkpointed steps that end an epoch, ascending."""
+        return list(self.epoch_checkpoints().values())
 
     def epoch_step(self, epoch: int) -> int:
         """The checkpointed step that ends ``epoch`` (1-based).
@@ -117,10 +122,9 @@ class RunDir:
         Raises:
           ValueError: no checkpoint of that epoch is kept (the kept epochs named).
         """
-        saved = set(self.steps())
-        kept = {r["epoch"]: r["step"] for r in self.epoch_records() if r["step"] in saved}
+        kept = self.epoch_checkpoints()
         if epoch not in kept:
-            listing = ", ".join(map(str, sorted(kept))) or "none"
+            listing = ", ".join(map(str, kept)) or "none"
             raise ValueError(
                 f"{str(self.path)!r} keeps no checkpoint of epoch {epoch} (kept epochs: "
                 f"{listing}); train with --keep-checkpoints 0 to keep every epoch's."

@@ -59,12 +59,19 @@ class Run:
         return functools.partial(self.apply_fn, self.params if params is None else params)
 
     @functools.cached_property
-    def epoch_steps(self) -> list[int]:
-        """Checkpointed steps ending an epoch, up to ``epoch`` (all of them for ``None``)."""
-        steps = self.rundir.epoch_steps()
+    def epoch_checkpoints(self) -> dict[int, int]:
+        """``{epoch: step}`` of the checkpoints ending an epoch, up to ``epoch`` (all of them
+        for ``None``), ascending."""
+        kept = self.rundir.epoch_checkpoints()
         if self.epoch is None:
-            return steps
-        return [s for s in steps if s <= self.rundir.epoch_step(self.epoch)]
+            return kept
+        last = self.rundir.epoch_step(self.epoch)
+        return {e: s for e, s in kept.items() if s <= last}
+
+    @property
+    def epoch_steps(self) -> list[int]:
+        """The steps of :attr:`epoch_checkpoints`, ascending."""
+        return list(self.epoch_checkpoints.values())
 
     @functools.cached_property
     def identity(self) -> tuple[str, str, list[int]]:

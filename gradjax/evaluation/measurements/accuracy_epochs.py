@@ -42,20 +42,24 @@ def _correct(ctx: EvalContext, eval_step, run, step: int) -> np.ndarray:
 
 
 def _per_epoch(ctx: EvalContext, run, settings: Settings) -> dict[int, np.ndarray]:
-    epoch_of = {r["step"]: r["epoch"] for r in run.rundir.epoch_records()}
-    wanted = [
-        s for s in run.epoch_steps if settings.epochs is None or epoch_of[s] in settings.epochs
-    ]
+    wanted = {
+        e: s
+        for e, s in run.epoch_checkpoints.items()
+        if settings.epochs is None or e in settings.epochs
+    }
     eval_step = make_eval_step(run.apply_fn)
     return {
-        epoch_of[step]: ctx.memo(
+        epoch: ctx.memo(
             f"{run.name}/{step}",
             functools.partial(_correct, ctx, eval_step, run, step),
             settings=settings,
             runs=[run],
         )
-        for step in tqdm(
-            wanted, desc=f"accuracy/epochs {run.name}", leave=False, disable=not ctx.progress
+        for epoch, step in tqdm(
+            wanted.items(),
+            desc=f"accuracy/epochs {run.name}",
+            leave=False,
+            disable=not ctx.progress,
         )
     }
 

@@ -97,7 +97,6 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     x, y = jnp.asarray(x), jnp.asarray(y)
     runs = {}
     for run in ctx.runs:
-        epoch_of = {r["step"]: r["epoch"] for r in run.rundir.epoch_records()}
         steps = run.epoch_steps
         above, percentiles = [], []
         for step in tqdm(steps, desc=f"clamp {run.name}", leave=False, disable=not ctx.progress):
@@ -114,7 +113,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         if steps:
             runs[run.name] = {
                 "steps": steps,
-                "epochs": [epoch_of[s] for s in steps],
+                "epochs": list(run.epoch_checkpoints),
                 "above_tau": _share_interval(np.asarray(above)),
                 "h_percentiles": dict(
                     zip(map(str, H_PERCENTILES), np.asarray(percentiles).T, strict=True)
