@@ -7,6 +7,7 @@ import types
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from gradjax.evaluation.cache import EvalCache, library_versions, params_digest, source_digest
@@ -83,6 +84,7 @@ def test_source_digest_follows_the_gradjax_modules_a_module_reaches(tmp_path, mo
     assert source_digest(top) != before
 
 
-def test_library_versions_name_the_installed_jax():
+def test_library_versions_name_the_installed_jax_and_optax():
     versions = library_versions()
     assert versions["jax"] == jax.__version__ and versions["numpy"] == np.__version__
+    assert versions["optax"] == optax.__version__

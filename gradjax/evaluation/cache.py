@@ -42,8 +42,10 @@ def params_digest(params) -> str:
     return h.hexdigest()[:16]
 
 
-# The libraries whose numerics a kept result depends on, beside gradjax's own source.
-NUMERIC_LIBRARIES = ("jax", "jaxlib", "flax", "numpy", "scipy")
+# The libraries whose numerics a kept result depends on, beside gradjax's own source: optax
+# for the fooling measurement's fine-tuning. orbax only reads the checkpoints, whose bytes the
+# parameters' digest already covers.
+NUMERIC_LIBRARIES = ("jax", "jaxlib", "flax", "numpy", "optax", "scipy")
 
 
 def library_versions() -> dict[str, str | None]:
