@@ -12,6 +12,7 @@ With ``--diagnostics`` every objective also computes h and ‖∇x f_y‖² as m
 does by default), and the ratio is against the baseline that computes them too.
 
     python benchmarks/step_cost.py [--batch-size 128] [--repeats 10] [--model resnet-small]
+        [--estimator taylor] [--num-samples 1]
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class _Stepper:
         return metrics
 
 
-def step_timings(model_name, width, norm, batch_size, diagnostics, estimator, repeats, objectives):
+def step_timings(
+    model_name, width, norm, batch_size, diagnostics, estimator, num_samples, repeats, objectives
+):
     """Median ms per compiled train step for each objective."""
     model = make_model(model_name, 10, width=width, norm=norm)
     key_x, key_init = jax.random.split(jax.random.key(0))
@@ -64,7 +67,10 @@ def step_timings(model_name, width, norm, batch_size, diagnostics, estimator, re
     calls = {}
     for name in objectives:
         loss_fn = make_objective(
-            model.apply, name, trace_fn=make_trace_fn(estimator), diagnostics=diagnostics
+            model.apply,
+            name,
+            trace_fn=make_trace_fn(estimator, num_samples=num_samples),
+            diagnostics=diagnostics,
         )
         step = compile_train_step(make_train_step(loss_fn, 0), mesh)
         # Each objective owns its state: the compiled step donates (deletes) its input state.
@@ -93,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--estimator", choices=ESTIMATORS, default="taylor")
+    parser.add_argument("--num-samples", type=int, default=1, help="probes per trace estimate")
     parser.add_argument(
         "--diagnostics",
         action=argparse.BooleanOptionalAction,
@@ -112,6 +119,7 @@ def main(argv=None):
         args.batch_size,
         args.diagnostics,
         args.estimator,
+        args.num_samples,
         args.repeats,
         objectives,
     )
@@ -119,6 +127,7 @@ def main(argv=None):
         print_record(
             objective=name,
             diagnostics=args.diagnostics,
+            num_samples=args.num_samples,
             ms_per_step=ms,
             ratio_to_baseline=ms / times[objectives[0]],
             images_per_second=1e3 * args.batch_size / ms,
