@@ -1,6 +1,8 @@
 """The evaluation cache: kept pieces are found again by their key and only by it."""
 
+import functools
 import pickle
+import platform
 import sys
 import types
 
@@ -10,7 +12,12 @@ import numpy as np
 import optax
 import pytest
 
-from gradjax.evaluation.cache import EvalCache, library_versions, params_digest, source_digest
+from gradjax.evaluation.cache import (
+    EvalCache,
+    code_digest,
+    library_versions,
+    params_digest,
+)
 
 
 def counting(value):
@@ -62,9 +69,11 @@ def test_params_digest_sees_values_shapes_and_structure():
     assert params_digest(params) != params_digest({"w2": params["w"], "b": params["b"]})
 
 
-def test_source_digest_follows_the_gradjax_modules_a_module_reaches(tmp_path, monkeypatch):
-    # Two throwaway gradjax modules: "top" calls a function of "helper"; editing the helper's
-    # file changes top's digest, editing an unrelated module does not.
+@pytest.fixture
+def make_module(tmp_path, monkeypatch):
+    """``make(name, source) -> module``: a throwaway module with a file (written anew, and the
+    module executed anew, on every call), registered in ``sys.modules`` for the test."""
+
     def make(name, source):
         path = tmp_path / f"{name.replace('.', '_')}.py"
         path.write_text(source)
@@ -72,19 +81,100 @@ def test_source_digest_follows_the_gradjax_modules_a_module_reaches(tmp_path, mo
         module.__file__ = str(path)
         exec(compile(source, str(path), "exec"), module.__dict__)
         monkeypatch.setitem(sys.modules, name, module)
-        return module, path
+        return module
 
-    helper, helper_path = make("gradjax._digest_helper", "def f():\n    return 1\n")
-    _, other_path = make("gradjax._digest_other", "X = 1\n")
-    top, _ = make("gradjax._digest_top", "from gradjax._digest_helper import f\n")
-    before = source_digest(top)
-    other_path.write_text("X = 2\n")
-    assert source_digest(top) == before
-    helper_path.write_text("def f():\n    return 2\n")
-    assert source_digest(top) != before
+    return make
+
+
+def test_code_digest_of_a_module_follows_the_gradjax_modules_it_reaches(make_module):
+    # "top" imports a function of "helper": editing the helper's file changes top's digest,
+    # editing an unrelated module does not; a module counts whole, comments included.
+    make_module("gradjax._digest_helper", "def f():\n    return 1\n")
+    make_module("gradjax._digest_other", "X = 1\n")
+    top = make_module("gradjax._digest_top", "from gradjax._digest_helper import f\n")
+    before = code_digest([top])
+    make_module("gradjax._digest_other", "X = 2\n")
+    assert code_digest([top]) == before
+    make_module("gradjax._digest_helper", "def f():\n    return 1\n# a comment\n")
+    assert code_digest([top]) != before
+
+
+HELPER = """
+K = {k}
+
+def used():
+    return {used}
+
+def unused():
+    return {unused}
+"""
+
+TOP = """
+import functools
+import gradjax._cd_helper as helper
+from gradjax._cd_helper import K, used
+
+def piece():
+    return used() + K
+
+def by_attribute():
+    return helper.used()
+
+def measure():
+    a = {a}
+
+    def inner():
+        return a
+
+    return inner
+
+def report():
+    return "{report}"
+"""
+
+
+def test_code_digest_follows_functions_not_modules(make_module):
+    def digests(**edits):
+        values = {"k": 3, "used": 1, "unused": 2, "a": 5, "report": "r", **edits}
+        make_module("gradjax._cd_helper", HELPER.format(**values))
+        top = make_module("gradjax._cd_top", TOP.format(**values))
+        roots = {
+            "piece": [top.piece],
+            "by_attribute": [top.by_attribute],
+            "closure": [top.measure()],
+            "jitted partial": [jax.jit(functools.partial(top.piece))],
+        }
+        return {name: code_digest(r) for name, r in roots.items()}
+
+    before = digests()
+    assert digests() == before
+    # What no piece calls: a report, an unused helper.
+    assert digests(report="edited", unused=20) == before
+    # What they call: the helper (by name or as a module attribute), a constant's value.
+    changed = digests(used=10)
+    assert all(changed[n] != before[n] for n in ("piece", "by_attribute", "jitted partial"))
+    assert changed["closure"] == before["closure"]
+    assert digests(k=4)["piece"] != before["piece"]
+    # A closure counts with the function that made it.
+    assert digests(a=6)["closure"] != before["closure"]
+    # Wrappers do not hide the function: jit of a partial digests as the function.
+    assert before["jitted partial"] == before["piece"]
+    with pytest.raises(TypeError, match="functions, classes or modules"):
+        code_digest([3])
+
+
+def test_a_perturbation_piece_is_keyed_by_what_it_calls_not_by_the_report(monkeypatch):
+    from gradjax.evaluation.measurements import perturbation
+
+    before = code_digest([perturbation._correct_tables])
+    monkeypatch.setattr(perturbation, "report", lambda metrics: ["edited"])
+    assert code_digest([perturbation._correct_tables]) == before
+    monkeypatch.setattr(perturbation, "correct_fn", lambda *args, **kwargs: None)
+    assert code_digest([perturbation._correct_tables]) != before
 
 
 def test_library_versions_name_the_installed_jax_and_optax():
     versions = library_versions()
     assert versions["jax"] == jax.__version__ and versions["numpy"] == np.__version__
     assert versions["optax"] == optax.__version__
+    assert versions["python"] == platform.python_version()

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
-import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
+import gradjax.data
+import gradjax.models
 from gradjax.data import Dataset, draw_examples, load_dataset, slices
-from gradjax.evaluation.cache import EvalCache, library_versions, params_digest, source_digest
+from gradjax.evaluation.cache import EvalCache, code_digest, library_versions, params_digest
 from gradjax.rundir import RunDir
 from gradjax.training import model_of
 
@@ -108,16 +108,16 @@ class EvalContext:
         *,
         settings,
         runs: Sequence[Run],
-        code: types.ModuleType | None = None,
+        code: Sequence[Callable] = (),
     ):
         """``compute()``, or its value kept from an earlier, interrupted evaluation.
 
         The key is ``piece`` (a name unique within the measurement, e.g. ``"run/method"``),
         ``settings`` (a settings dataclass, or a dict of them), :class:`Common`, the dataset,
         the :attr:`Run.identity` of every model in ``runs`` that ``compute`` reads, the
-        versions of the numerical libraries, and the source digest of ``code`` (default: the
-        module defining ``compute``, or the function a ``functools.partial`` wraps) and of the
-        gradjax modules it reaches.
+        versions of the numerical libraries, and the :func:`code_digest` of the functions in
+        ``code`` (default: ``compute`` alone) with :data:`PIECE_CODE`, what every piece reaches
+        through objects.
         """
         if dataclasses.is_dataclass(settings):
             settings = dataclasses.asdict(settings)
@@ -130,9 +130,7 @@ class EvalContext:
             "dataset": (self.dataset.name, len(self.dataset.test_images)),
             "models": [run.identity for run in runs],
             "libraries": library_versions(),
-            "code": source_digest(
-                code or sys.modules[getattr(compute, "func", compute).__module__]
-            ),
+            "code": code_digest([*(code or [compute]), *PIECE_CODE]),
         }
         return self.cache.get_or_compute(key, compute)
 
@@ -203,7 +201,13 @@ def dataset_of(rundirs: dict[str, RunDir]) -> Dataset:
     return load_dataset(*next(iter(sources.values())))
 
 
+# What pieces reach through objects, not by name, so every piece's code digest counts it: the
+# context and its runs (test images, batches, keys, the reference model), the run directory
+# (checkpoints), and whole, the models behind ``apply_fn`` and the data loading.
+PIECE_CODE = (EvalContext, Run, RunDir, gradjax.models, gradjax.data)
+
 __all__ = [
+    "PIECE_CODE",
     "Common",
     "EvalContext",
     "Result",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,20 +35,16 @@ def plan(names, *, with_classifier: bool) -> list[str]:
       ValueError: an unknown name, or one that needs the classifier when there is none.
     """
     chosen = set()
-
-    def add(name):
+    for name in names:
         check_choice(name, "measurement", MEASUREMENTS)
+        chosen.update(_upstream(name))
+    ordered = [name for name in MEASUREMENTS if name in chosen]
+    for name in ordered:
         if MEASUREMENTS[name].needs_classifier and not with_classifier:
             raise ValueError(
                 f"measurement {name!r} needs a GAN-test classifier (--gan-test-model)."
             )
-        chosen.add(name)
-        for dep in MEASUREMENTS[name].needs:
-            add(dep)
-
-    for name in names:
-        add(name)
-    return [name for name in MEASUREMENTS if name in chosen]
+    return ordered
 
 
 def evaluate_runs(
@@ -146,10 +141,11 @@ def evaluate_runs(
 def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]) -> Result:
     """Measurement ``name``, or its kept result with its figures written again into ``ctx.out``.
 
-    Its key holds its settings and those of the measurements it reads, and every model (the
-    classifier too).
+    Its key holds the settings and code of it and of the measurements whose results it reads,
+    and every model (the classifier too).
     """
     measurement = MEASUREMENTS[name]
+    upstream = _upstream(name)
 
     def compute() -> dict:
         result = measurement.measure(ctx, settings[name])
@@ -162,14 +158,22 @@ def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]
     kept = ctx.memo(
         f"measurement/{name}",
         compute,
-        settings={n: settings[n] for n in (name, *measurement.needs)},
+        settings={n: settings[n] for n in upstream},
         runs=[*ctx.runs, *([ctx.classifier] if ctx.classifier else [])],
-        code=sys.modules[measurement.measure.__module__],
+        code=[MEASUREMENTS[n].measure for n in upstream],
     )
     for relative, content in kept["figures"].items():
         (ctx.out / relative).parent.mkdir(parents=True, exist_ok=True)
         (ctx.out / relative).write_bytes(content)
     return Result(kept["metrics"], [ctx.out / r for r in kept["figures"]], kept["artifacts"])
+
+
+def _upstream(name: str) -> list[str]:
+    """``name`` and the measurements whose results it reads, transitively, each once."""
+    names = [name]
+    for dep in MEASUREMENTS[name].needs:
+        names += [n for n in _upstream(dep) if n not in names]
+    return names
 
 
 __all__ = ["evaluate_runs", "plan"]
