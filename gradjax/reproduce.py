@@ -40,16 +40,22 @@ def default_runs_root() -> Path:
     return Path(os.environ.get("GRADJAX_RUNS", Path.home() / ".cache" / "gradjax" / "runs"))
 
 
-def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
-    """One line per run: finished / epochs done, and an ETA from the median of the run's own
-    epoch times (or, before its first epoch, the baseline's times the run's or else its
-    objective's step-cost ratio). The median, because an epoch's wall time includes any spell
-    the process was paused or shared its cores."""
+def status(
+    preset: Preset, runs_dir: Path, data_dir: str | None, first: tuple[str, ...] = ()
+) -> list[str]:
+    """One line per run, in training order (:func:`training_order`): finished / epochs done,
+    the time its remaining epochs take and when, counted from now, it will be done.
+
+    A run's time per epoch is the median of its own epoch times, or, before its first epoch,
+    the baseline's times the run's or else its objective's step-cost ratio. The median,
+    because an epoch's wall time includes any spell the process was paused or shared its
+    cores."""
     configs = preset.run_configs(data_dir)
     base = RunDir(runs_dir / "baseline").epoch_records()
     base_epoch = statistics.median(r["epoch_seconds"] for r in base) if base else None
     lines, total, unknown = [], 0.0, 0
-    for name, config in configs.items():
+    for name in training_order(configs, first):
+        config = configs[name]
         records = RunDir(runs_dir / name).epoch_records()
         done, epochs = len(records), config.run.epochs
         if done:
@@ -63,6 +69,8 @@ def status(preset: Preset, runs_dir: Path, data_dir: str | None) -> list[str]:
         total += left or 0.0
         unknown += left is None
         eta = "?" if left is None else f"{left / 3600:.2f} h"
+        if left and not unknown:
+            eta += f", done in {total / 3600:.2f} h"
         acc = f", test accuracy {records[-1]['test_accuracy']:.4f}" if records else ""
         lines.append(f"  {name}: {done}/{epochs} epochs{acc}, left {eta}")
     lines.append(
@@ -111,7 +119,7 @@ def train_all(
         print(
             f"[reproduce] {name}: {'resuming' if resume else 'training'} in {run.path}", flush=True
         )
-        for line in status(preset, runs_dir, data_dir):
+        for line in status(preset, runs_dir, data_dir, first):
             print("[reproduce]" + line, flush=True)
         started = time.perf_counter()
         try:
@@ -183,7 +191,7 @@ def main(argv=None) -> int:
     if args.status:
         working = "no process is working on it" if pid is None else f"pid {pid} is working on it"
         print(f"[reproduce] {args.preset} in {runs_dir} ({working}):")
-        print("\n".join(status(preset, runs_dir, args.data_dir)))
+        print("\n".join(status(preset, runs_dir, args.data_dir, tuple(args.first))))
         return 0
     if args.background:
         if pid is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gradjax import reproduce
 from gradjax.presets import GAN_TEST_RUN, PRESETS
+from gradjax.rundir import RunDir
 
 
 @pytest.fixture
@@ -47,3 +50,44 @@ def test_the_command_line_names_an_unknown_first_run(trained, tmp_path, capsys):
         )
     assert "no run ['nope']" in capsys.readouterr().err
     assert trained == []
+
+
+def test_status_lists_runs_in_training_order_with_times_from_the_baselines_epochs(tmp_path):
+    preset = PRESETS["cifar10"]
+    baseline = RunDir(tmp_path / "baseline")
+    baseline.path.mkdir()
+    records = [
+        {"kind": "epoch", "epoch": e, "step": 390 * e, "epoch_seconds": s, "test_accuracy": a}
+        for e, s, a in ((1, 100.0, 0.4), (2, 300.0, 0.5), (3, 250.0, 0.6))
+    ]
+    baseline.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    lines = reproduce.status(preset, tmp_path, "data.tar", first=("baseline-seed1",))
+    # Median epoch 250 s. A second seed costs the baseline's; the classifier 0.81 of it.
+    seed1, base, classifier = 40 * 250.0, 37 * 250.0, 40 * 250.0 * 0.81
+    assert lines[0] == f"  baseline-seed1: 0/40 epochs, left {seed1 / 3600:.2f} h, done in " + (
+        f"{seed1 / 3600:.2f} h"
+    )
+    assert lines[1] == (
+        f"  baseline: 3/40 epochs, test accuracy 0.6000, left {base / 3600:.2f} h, "
+        f"done in {(seed1 + base) / 3600:.2f} h"
+    )
+    assert lines[2].startswith(
+        f"  gan-test-classifier: 0/40 epochs, left {classifier / 3600:.2f} h, "
+        f"done in {(seed1 + base + classifier) / 3600:.2f} h"
+    )
+    assert [line.split(":")[0].strip() for line in lines[:-1]] == reproduce.training_order(
+        preset.run_configs("data.tar"), ("baseline-seed1",)
+    )
+    ratios = [preset.cost_ratio.get(n, 1.0) for n in preset.run_configs("data.tar")]
+    total = 250.0 * (40 * sum(ratios) - 3)
+    assert lines[-1] == f"  total left: {total / 3600:.2f} h"
+
+
+def test_status_before_the_baselines_first_epoch_says_what_it_cannot_know(tmp_path):
+    preset = PRESETS["cifar10"]
+    lines = reproduce.status(preset, tmp_path, "data.tar")
+    assert all(line.endswith("left ?") for line in lines[:-1])
+    runs = len(preset.run_configs("data.tar"))
+    assert lines[-1] == (
+        f"  total left: unknown for {runs} run(s) until the baseline's first epoch ends"
+    )
