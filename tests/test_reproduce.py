@@ -52,7 +52,7 @@ def test_the_command_line_names_an_unknown_first_run(trained, tmp_path, capsys):
     assert trained == []
 
 
-def test_status_lists_runs_in_training_order_with_times_from_the_baselines_epochs(tmp_path):
+def test_status_follows_the_training_order_and_sums_the_time_until_each_run_is_done(tmp_path):
     preset = PRESETS["cifar10"]
     baseline = RunDir(tmp_path / "baseline")
     baseline.path.mkdir()
@@ -83,11 +83,36 @@ def test_status_lists_runs_in_training_order_with_times_from_the_baselines_epoch
     assert lines[-1] == f"  total left: {total / 3600:.2f} h"
 
 
-def test_status_before_the_baselines_first_epoch_says_what_it_cannot_know(tmp_path):
-    preset = PRESETS["cifar10"]
-    lines = reproduce.status(preset, tmp_path, "data.tar")
-    assert all(line.endswith("left ?") for line in lines[:-1])
-    runs = len(preset.run_configs("data.tar"))
-    assert lines[-1] == (
-        f"  total left: unknown for {runs} run(s) until the baseline's first epoch ends"
+def test_status_eta_from_the_median_epoch_and_step_cost_ratios(tmp_path):
+    lines = reproduce.status(PRESETS["cifar10"], tmp_path, "data.tar")
+    assert lines[0] == "  baseline: 0/40 epochs, left ?"
+    assert lines[-1] == "  total left: unknown for 6 run(s) until the baseline's first epoch ends"
+    # ETA from the median epoch: a paused epoch (3600 s) does not inflate it.
+    (tmp_path / "baseline").mkdir()
+    seconds = (100.0, 3600.0, 120.0)
+    (tmp_path / "baseline" / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "kind": "epoch",
+                    "step": 10 * (i + 1),
+                    "epoch": i + 1,
+                    "test_accuracy": 0.5,
+                    "epoch_seconds": t,
+                }
+            )
+            + "\n"
+            for i, t in enumerate(seconds)
+        )
     )
+    lines = reproduce.status(PRESETS["cifar10"], tmp_path, "data.tar")
+    left = 37 * 120 / 3600
+    assert lines[0] == (
+        f"  baseline: 3/40 epochs, test accuracy 0.5000, left {left:.2f} h, done in {left:.2f} h"
+    )
+    ratios = PRESETS["cifar10"].cost_ratio
+    assert f"left {40 * 120 * ratios['score-matching'] / 3600:.2f} h," in lines[2]
+    # Every run has an estimate now (those without a ratio cost a baseline epoch).
+    assert f"left {40 * 120 * ratios[GAN_TEST_RUN] / 3600:.2f} h," in lines[1]  # by name
+    total = 37 * 120 + 40 * 120 * (1 + sum(ratios.values()))  # baseline-seed1 costs a baseline
+    assert lines[-1] == f"  total left: {total / 3600:.2f} h"
