@@ -1,8 +1,10 @@
 """The evaluation cache: kept pieces are found again by their key and only by it."""
 
 import functools
+import os
 import pickle
 import platform
+import subprocess
 import sys
 import types
 
@@ -171,6 +173,28 @@ def test_a_perturbation_piece_is_keyed_by_what_it_calls_not_by_the_report(monkey
     assert code_digest([perturbation._correct_tables]) == before
     monkeypatch.setattr(perturbation, "correct_fn", lambda *args, **kwargs: None)
     assert code_digest([perturbation._correct_tables]) != before
+
+
+def test_code_digests_are_the_same_in_every_process():
+    # A kept piece is found again by a later process: its digest must not depend on the
+    # interpreter's string-hash seed (set iteration order), nor on anything else per process.
+    script = (
+        "from gradjax.evaluation.cache import code_digest\n"
+        "from gradjax.evaluation.context import PIECE_CODE\n"
+        "from gradjax.evaluation.measurements import MEASUREMENTS\n"
+        "print([code_digest([m.measure, *PIECE_CODE]) for m in MEASUREMENTS.values()])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
 
 
 def test_library_versions_name_the_installed_jax_and_optax():
