@@ -5,6 +5,8 @@
 * :func:`paired_difference`: the difference of two statistics measured on the *same* examples
   (two models on the same test images), by a paired bootstrap over examples.
 * :func:`mcnemar_p`: exact McNemar test for two classifiers' paired correctness.
+* :func:`independent_proportion_difference`, :func:`independent_mean_difference`: differences
+  of two statistics known only as saved summaries (evaluations run apart), unpaired.
 * :func:`excludes_zero`, :func:`verdict`: what an interval of a difference says.
 
 Every function is NumPy in, floats out; seeds are explicit.
@@ -93,6 +95,47 @@ def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
     return min(1.0, 2 * tail)
 
 
+def independent_proportion_difference(
+    successes_a: int, n_a: int, successes_b: int, n_b: int, z: float = Z95
+) -> dict[str, float]:
+    """``k_a/n_a − k_b/n_b`` with Newcombe's hybrid score interval (his method 10).
+
+    Built from the two Wilson intervals; unlike the Wald interval it stays inside [−1, 1] and
+    keeps its coverage near 0 or 1 (Newcombe 1998, Statistics in Medicine 17:873). For two
+    independent samples: where both proportions come from the same examples, the paired
+    :func:`paired_difference` is narrower.
+    """
+    if min(n_a, n_b) < 1:
+        raise ValueError(f"both samples need at least one example, got n = {n_a} and {n_b}.")
+    p_a, p_b = successes_a / n_a, successes_b / n_b
+    low_a, high_a = wilson_interval(successes_a, n_a, z)
+    low_b, high_b = wilson_interval(successes_b, n_b, z)
+    d = p_a - p_b
+    return {
+        "value": d,
+        "low": d - math.hypot(p_a - low_a, high_b - p_b),
+        "high": d + math.hypot(high_a - p_a, p_b - low_b),
+        "n": min(n_a, n_b),
+    }
+
+
+def independent_mean_difference(a: dict, b: dict, z: float = Z95) -> dict[str, float]:
+    """Difference of two means given as :func:`mean_interval` records, unpaired.
+
+    Each record's standard error is read back from its interval, ``(high − low) / 2z``; the
+    difference gets ``± z·√(se_a² + se_b²)`` (Welch's normal approximation). Values, lows and
+    highs may be arrays of one shape (a mean per noise level): the result is elementwise.
+    """
+    value_a, value_b = np.asarray(a["value"], np.float64), np.asarray(b["value"], np.float64)
+    if value_a.shape != value_b.shape:
+        raise ValueError(f"means of different shapes: {value_a.shape} and {value_b.shape}.")
+    se_a = (np.asarray(a["high"], np.float64) - np.asarray(a["low"], np.float64)) / (2 * z)
+    se_b = (np.asarray(b["high"], np.float64) - np.asarray(b["low"], np.float64)) / (2 * z)
+    half = z * np.hypot(se_a, se_b)
+    d = value_a - value_b
+    return {"value": d, "low": d - half, "high": d + half, "n": min(a["n"], b["n"])}
+
+
 def excludes_zero(low: float, high: float) -> bool:
     """Whether the interval ``[low, high]`` leaves 0 out (a detected difference)."""
     return not low <= 0 <= high
@@ -121,6 +164,8 @@ def to_json(tree):
 __all__ = [
     "Z95",
     "excludes_zero",
+    "independent_mean_difference",
+    "independent_proportion_difference",
     "mcnemar_p",
     "mean_interval",
     "paired_difference",

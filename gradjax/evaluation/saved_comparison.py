@@ -1,0 +1,184 @@
+"""Compare two runs that were evaluated apart, from their saved ``metrics.json`` files.
+
+A joint evaluation (``eval.py`` with both runs) pairs them image by image. When one run's
+checkpoints are gone (a machine emptied between sessions) only the summaries its evaluation
+saved remain, and the comparison has to be unpaired:
+
+* accuracy: Newcombe's hybrid score interval of two independent proportions
+  (:func:`~gradjax.evaluation.stats.independent_proportion_difference`);
+* density ratio f_y(x+η) − f_y(x), per noise level: the two means' standard errors, read back
+  from their saved intervals (:func:`~gradjax.evaluation.stats.independent_mean_difference`).
+
+Two models on the same test images are positively correlated, so these intervals are wider
+than a paired comparison's would be: a difference they detect is real at the 95% level, one
+they miss may still be there. Usage::
+
+    python -m gradjax.evaluation.saved_comparison \\
+        results/new/metrics.json:gradient-norm results/cifar10-seed-pair/metrics.json:baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from gradjax.evaluation.report_format import MISSING, interval, pct_interval, table_head
+from gradjax.evaluation.stats import (
+    independent_mean_difference,
+    independent_proportion_difference,
+    to_json,
+    verdict,
+)
+
+
+def _run_record(metrics: Mapping, measurement: str, run: str) -> Mapping | None:
+    """The saved per-run record of ``measurement`` for ``run``; ``None`` if not measured."""
+    runs = metrics.get("measurements", {}).get(measurement, {}).get("runs", {})
+    return runs.get(run)
+
+
+def _check_same_setting(a: Mapping, b: Mapping) -> None:
+    """Raise unless both evaluations saw the same dataset, images and noise seed."""
+    if a.get("dataset") != b.get("dataset"):
+        raise ValueError(f"different datasets: {a.get('dataset')!r} and {b.get('dataset')!r}.")
+    for key in ("seed", "num_examples"):
+        first, second = a.get("common", {}).get(key), b.get("common", {}).get(key)
+        if first != second:
+            raise ValueError(f"evaluations with different {key}: {first!r} and {second!r}.")
+
+
+def compare_saved(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
+    """Unpaired differences ``run_a − run_b`` of the measurements both evaluations saved.
+
+    Args:
+      a, b: two parsed ``metrics.json`` files (``eval.py``'s output).
+      run_a, run_b: a run name in each.
+
+    Returns:
+      ``{"first", "second", "accuracy"?, "density"?}``: each measurement saved for both runs,
+      with both runs' records and the difference ``{"value", "low", "high", "n"}`` (density:
+      arrays over ``sigmas``, with ``headline_sigma``).
+
+    Raises:
+      ValueError: if a run is missing from its file, the evaluations differ in dataset, seed or
+        number of images, or the density ratios were taken at different noise levels.
+    """
+    for metrics, run in ((a, run_a), (b, run_b)):
+        if run not in metrics.get("runs", {}):
+            raise ValueError(
+                f"no run {run!r} in this metrics file; it has {sorted(metrics['runs'])}."
+            )
+    _check_same_setting(a, b)
+    out: dict = {"first": run_a, "second": run_b}
+    acc_a, acc_b = _run_record(a, "accuracy", run_a), _run_record(b, "accuracy", run_b)
+    if acc_a is not None and acc_b is not None:
+        correct_a, correct_b = (
+            round(acc_a["value"] * acc_a["n"]),
+            round(acc_b["value"] * acc_b["n"]),
+        )
+        out["accuracy"] = {
+            "first": acc_a,
+            "second": acc_b,
+            "difference": independent_proportion_difference(
+                correct_a, acc_a["n"], correct_b, acc_b["n"]
+            ),
+        }
+    den_a, den_b = _run_record(a, "density", run_a), _run_record(b, "density", run_b)
+    if den_a is not None and den_b is not None:
+        sigmas_a = a["measurements"]["density"]["sigmas"]
+        sigmas_b = b["measurements"]["density"]["sigmas"]
+        if not np.allclose(sigmas_a, sigmas_b):
+            raise ValueError(
+                f"density ratios at different noise levels: {sigmas_a} and {sigmas_b}."
+            )
+        out["density"] = {
+            "sigmas": sigmas_a,
+            "headline_sigma": a["measurements"]["density"]["headline_sigma"],
+            "first": den_a,
+            "second": den_b,
+            "difference": independent_mean_difference(den_a, den_b),
+        }
+    return to_json(out)
+
+
+def report_lines(comparison: Mapping, labels: tuple[str, str] | None = None) -> list[str]:
+    """Markdown: one row per quantity, both runs with their intervals, the unpaired difference.
+
+    ``labels`` name the two runs in the table (default: their run names)."""
+    first, second = labels or (comparison["first"], comparison["second"])
+    lines = [
+        f"Unpaired comparison of '{first}' and '{second}', evaluated apart (95% intervals; "
+        "wider than a paired comparison of the same runs would be).",
+        "",
+        *table_head(["quantity", first, second, f"{first} − {second}", "verdict"]),
+    ]
+    if "accuracy" in comparison:
+        acc = comparison["accuracy"]
+        d = acc["difference"]
+        cells = [pct_interval(acc["first"]), pct_interval(acc["second"])]
+        cells += [interval(d, scale=100) + " points", verdict(d["low"], d["high"])]
+        lines.append("| " + " | ".join(["test accuracy (%)", *cells]) + " |")
+    if "density" in comparison:
+        den = comparison["density"]
+        for i, sigma in enumerate(den["sigmas"]):
+            if sigma == 0:
+                continue  # f_y(x) − f_y(x): zero by construction
+            rows = [
+                {k: r[k][i] for k in ("value", "low", "high")}
+                for r in (den["first"], den["second"], den["difference"])
+            ]
+            label = f"density ratio, σ = {sigma:.3g}"
+            if np.isclose(sigma, den["headline_sigma"]):
+                label = f"**{label}** (headline)"
+            verdict_text = verdict(
+                rows[2]["low"], rows[2]["high"], higher="flatter", lower="steeper"
+            )
+            lines.append("| " + " | ".join([label, *map(interval, rows), verdict_text]) + " |")
+    if len(lines) == 3:
+        lines.append("| (no measurement saved for both runs) | " + " | ".join([MISSING] * 4) + " |")
+    return lines
+
+
+def _saved_run(text: str) -> tuple[Path, str]:
+    path, sep, run = text.rpartition(":")
+    if not sep or not path or not run:
+        raise argparse.ArgumentTypeError(f"expected METRICS.json:RUN, got {text!r}")
+    return Path(path), run
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("first", type=_saved_run, help="METRICS.json:RUN (the minuend)")
+    p.add_argument("second", type=_saved_run, help="METRICS.json:RUN (the reference)")
+    p.add_argument("--out", type=Path, help="directory for comparison.json and comparison.md")
+    args = p.parse_args(argv)
+    (path_a, run_a), (path_b, run_b) = args.first, args.second
+    try:
+        comparison = compare_saved(
+            json.loads(path_a.read_text()), run_a, json.loads(path_b.read_text()), run_b
+        )
+    except (OSError, ValueError) as e:
+        p.error(str(e))
+    comparison["files"] = [str(path_a), str(path_b)]
+    # The same run name in two files (a run trained again): tell them apart by directory.
+    labels = (
+        (run_a, run_b)
+        if run_a != run_b
+        else (f"{run_a} ({path_a.parent.name})", f"{run_b} ({path_b.parent.name})")
+    )
+    text = "\n".join(report_lines(comparison, labels)) + "\n"
+    sys.stdout.write(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "comparison.json").write_text(json.dumps(comparison, indent=1) + "\n")
+        (args.out / "comparison.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
