@@ -105,6 +105,53 @@ def test_compare_saved_differences_and_report():
     assert "σ = 0 " not in table  # the zero noise level is zero by construction
 
 
+def _with_perturbation(metrics: dict, run: str, correct: np.ndarray, fractions=(0.0, 0.5)):
+    """Adds an own-saliency pixel perturbation record: ``correct`` is (fractions, images)."""
+    curve = correct.mean(-1)
+    metrics["measurements"]["perturbation"] = {
+        "fractions": list(fractions),
+        "num_examples": correct.shape[-1],
+        "own": {
+            run: {
+                "logit-gradient": {
+                    "accuracy": curve,
+                    "low": curve,
+                    "high": curve,
+                    "auc": mean_interval(correct.mean(0)),  # per-image area, then its mean
+                }
+            }
+        },
+    }
+    return metrics
+
+
+def test_compare_saved_pixel_perturbation_with_own_saliency():
+    rng = np.random.default_rng(3)
+    correct_a = rng.random((2, 500)) < [[0.9], [0.6]]
+    correct_b = rng.random((2, 500)) < [[0.9], [0.4]]
+    z = np.zeros((2, 10))
+    a = _with_perturbation(_metrics("a", 1, z), "a", correct_a)
+    b = _with_perturbation(_metrics("b", 1, z), "b", correct_b)
+    out = compare_saved(a, "a", b, "b")["perturbation"]
+    d = out["methods"]["logit-gradient"]
+    for i in range(2):
+        expected = independent_proportion_difference(
+            correct_a[i].sum(), 500, correct_b[i].sum(), 500
+        )
+        assert [d["difference"][k][i] for k in ("value", "low", "high")] == pytest.approx(
+            [expected[k] for k in ("value", "low", "high")]
+        )
+    area_a, area_b = correct_a.mean(0), correct_b.mean(0)
+    half = Z95 * np.sqrt(area_a.var(ddof=1) / 500 + area_b.var(ddof=1) / 500)
+    assert d["auc_difference"]["value"] == pytest.approx(area_a.mean() - area_b.mean())
+    assert d["auc_difference"]["high"] - d["auc_difference"]["value"] == pytest.approx(half)
+    table = "\n".join(report_lines(compare_saved(a, "a", b, "b")))
+    assert "| pixel perturbation, own logit-gradient: area under accuracy |" in table
+    other = _with_perturbation(_metrics("b", 1, z), "b", correct_b, fractions=(0.0, 0.7))
+    with pytest.raises(ValueError, match="different fractions"):
+        compare_saved(a, "a", other, "b")
+
+
 def test_compare_saved_refuses_mismatched_evaluations():
     z = np.zeros((2, 10))
     with pytest.raises(ValueError, match="no run 'missing'"):

@@ -7,7 +7,9 @@ saved remain, and the comparison has to be unpaired:
 * accuracy: Newcombe's hybrid score interval of two independent proportions
   (:func:`~gradjax.evaluation.stats.independent_proportion_difference`);
 * density ratio f_y(x+η) − f_y(x), per noise level: the two means' standard errors, read back
-  from their saved intervals (:func:`~gradjax.evaluation.stats.independent_mean_difference`).
+  from their saved intervals (:func:`~gradjax.evaluation.stats.independent_mean_difference`);
+* pixel perturbation with each model's own saliency: accuracy at each fraction of pixels
+  replaced (Newcombe) and the per-image area under that curve (Welch), per saliency method.
 
 Two models on the same test images are positively correlated, so these intervals are wider
 than a paired comparison's would be: a difference they detect is real at the 95% level, one
@@ -60,13 +62,17 @@ def compare_saved(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
       run_a, run_b: a run name in each.
 
     Returns:
-      ``{"first", "second", "accuracy"?, "density"?}``: each measurement saved for both runs,
-      with both runs' records and the difference ``{"value", "low", "high", "n"}`` (density:
-      arrays over ``sigmas``, with ``headline_sigma``).
+      ``{"first", "second", "accuracy"?, "density"?, "perturbation"?}``: each measurement
+      saved for both runs, with both runs' records and the difference ``{"value", "low",
+      "high", "n"}`` (density: arrays over ``sigmas``, with ``headline_sigma``; perturbation:
+      per saliency method of the own-model protocol, accuracy differences over ``fractions``
+      and ``auc_difference``). The fixed-baseline protocol is left out: its numbers depend on
+      that baseline model, which differs between evaluations.
 
     Raises:
       ValueError: if a run is missing from its file, the evaluations differ in dataset, seed or
-        number of images, or the density ratios were taken at different noise levels.
+        number of images, or density ratios or pixel perturbation were measured at different
+        noise levels or fractions.
     """
     for metrics, run in ((a, run_a), (b, run_b)):
         if run not in metrics.get("runs", {}):
@@ -103,7 +109,45 @@ def compare_saved(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
             "second": den_b,
             "difference": independent_mean_difference(den_a, den_b),
         }
+    perturbation = _perturbation_own(a, run_a, b, run_b)
+    if perturbation:
+        out["perturbation"] = perturbation
     return to_json(out)
+
+
+def _perturbation_own(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
+    """Pixel perturbation with each model's own saliency (Fig. 3a), per method both runs have:
+    accuracy differences at every fraction (Newcombe) and of the area under the curve (Welch)."""
+    pa, pb = (m.get("measurements", {}).get("perturbation", {}) for m in (a, b))
+    own_a, own_b = pa.get("own", {}).get(run_a), pb.get("own", {}).get(run_b)
+    if own_a is None or own_b is None:
+        return {}
+    if (
+        not np.allclose(pa["fractions"], pb["fractions"])
+        or pa["num_examples"] != pb["num_examples"]
+    ):
+        raise ValueError("pixel perturbation at different fractions or on different images.")
+    n = pa["num_examples"]
+    methods = {}
+    for method in own_a.keys() & own_b.keys():
+        curve_a, curve_b = own_a[method]["accuracy"], own_b[method]["accuracy"]
+        by_fraction = [
+            independent_proportion_difference(round(x * n), n, round(y * n), n)
+            for x, y in zip(curve_a, curve_b, strict=True)
+        ]
+        methods[method] = {
+            "first": own_a[method],
+            "second": own_b[method],
+            "difference": {k: [d[k] for d in by_fraction] for k in ("value", "low", "high")},
+            "auc_difference": independent_mean_difference(
+                own_a[method]["auc"], own_b[method]["auc"]
+            ),
+        }
+    return {
+        "fractions": pa["fractions"],
+        "num_examples": n,
+        "methods": dict(sorted(methods.items())),
+    }
 
 
 def report_lines(comparison: Mapping, labels: tuple[str, str] | None = None) -> list[str]:
@@ -139,6 +183,11 @@ def report_lines(comparison: Mapping, labels: tuple[str, str] | None = None) -> 
                 rows[2]["low"], rows[2]["high"], higher="flatter", lower="steeper"
             )
             lines.append("| " + " | ".join([label, *map(interval, rows), verdict_text]) + " |")
+    for method, m in comparison.get("perturbation", {}).get("methods", {}).items():
+        d = m["auc_difference"]
+        cells = [interval(m["first"]["auc"]), interval(m["second"]["auc"]), interval(d)]
+        label = f"pixel perturbation, own {method}: area under accuracy"
+        lines.append("| " + " | ".join([label, *cells, verdict(d["low"], d["high"])]) + " |")
     if len(lines) == 3:
         lines.append("| (no measurement saved for both runs) | " + " | ".join([MISSING] * 4) + " |")
     return lines
