@@ -448,6 +448,12 @@ def test_an_interrupted_evaluation_resumes_from_its_kept_pieces(digits_runs, tmp
         for figure in metrics["figures"]:
             assert (out / figure).read_bytes() == (plain / figure).read_bytes()
     assert computed == []
+    # Loaded measurements keep the wall time they took when computed, and are listed as loaded.
+    timings = {o: json.loads((o / "timings.json").read_text()) for o in (resumed, again)}
+    assert timings[again]["seconds"] == timings[resumed]["seconds"]
+    assert timings[again]["loaded_from_cache"] == list(chosen)
+    assert "perturbation" not in timings[resumed]["loaded_from_cache"]  # computed on resuming
+    assert "accuracy" in timings[resumed]["loaded_from_cache"]  # finished before the interruption
     # A model that changed is never served a kept result.
     retrained = dict(runs, baseline=runs["score-matching"], **{"score-matching": runs["baseline"]})
     evaluate(retrained, tmp_path / "swapped", cache_dir=cache, **kwargs)
@@ -820,3 +826,48 @@ def test_sanity_checks_on_a_linear_model():
     # [0, 0, 1, 2] against [0, 1, 2, 3] is Pearson of ranks [0.5, 0.5, 2, 3] and [0, 1, 2, 3].
     tied = spearman(jnp.array([[0.0, 0.0, 1.0, 2.0]]), jnp.array([[0.0, 1.0, 2.0, 3.0]]))
     np.testing.assert_allclose(tied, np.corrcoef([0.5, 0.5, 2, 3], [0, 1, 2, 3])[0, 1], rtol=1e-6)
+
+
+def test_training_h_figure_draws_every_run_on_its_own_steps(tmp_path, monkeypatch):
+    # A 4-epoch and a 12-epoch run, and the 12-epoch run evaluated at its epoch-4 checkpoint:
+    # each line on its own logged steps, the early-epoch one stopping at its checkpoint.
+    from types import SimpleNamespace
+
+    from gradjax.evaluation.measurements import score_matching_objective as smo
+
+    def run(name, logged_steps, epoch=None, epoch_steps=()):
+        log = [{"kind": "train", "step": s, "h": -float(s)} for s in logged_steps]
+        log.append({"kind": "epoch", "step": logged_steps[-1], "epoch": 1})
+        rundir = SimpleNamespace(metrics=lambda: log)
+        return SimpleNamespace(name=name, rundir=rundir, epoch=epoch, epoch_steps=list(epoch_steps))
+
+    drawn = {}
+    monkeypatch.setattr(
+        smo.figures, "line_plot", lambda path, x, curves, **kw: drawn.update(curves) or path
+    )
+    short = run("short", [50, 100, 150, 200])
+    long = run("long", list(range(50, 701, 50)))
+    early = run("long-at4", list(range(50, 701, 50)), epoch=4, epoch_steps=[62, 124, 186, 248])
+    smo._h_figure(SimpleNamespace(runs=[short, long, early], out=tmp_path))
+    assert set(drawn) == {"short", "long", "long-at4"}
+    np.testing.assert_array_equal(drawn["short"]["x"], [50, 100, 150, 200])
+    np.testing.assert_array_equal(drawn["long"]["x"], np.arange(50, 701, 50))
+    np.testing.assert_array_equal(drawn["long-at4"]["x"], [50, 100, 150, 200])
+    np.testing.assert_array_equal(drawn["long-at4"]["mean"], [-50, -100, -150, -200])
+
+
+def test_line_plot_gives_more_than_ten_curves_distinct_colours(tmp_path, monkeypatch):
+    from gradjax.evaluation import figures
+
+    seen = []
+    save = figures._save
+    monkeypatch.setattr(
+        figures,
+        "_save",
+        lambda fig, path: (
+            seen.extend(line.get_color() for line in fig.axes[0].lines) or save(fig, path)
+        ),
+    )
+    curves = {f"run{i}": {"mean": np.arange(3.0) + i} for i in range(12)}
+    figures.line_plot(tmp_path / "p.png", np.arange(3), curves, xlabel="x", ylabel="y", title="t")
+    assert len(seen) == 12 and len(set(seen)) == 12

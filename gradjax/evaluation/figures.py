@@ -44,6 +44,8 @@ def line_plot(
     """One line per entry ``{"mean": (K,), optional "low"/"high": (K,) band, optional "x":
     (K,) its own abscissae instead of the shared ``x``}``."""
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    if len(curves) > 10:  # the default cycle repeats after ten colours
+        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
     for name, curve in curves.items():
         xs = curve.get("x", x)
         (line,) = ax.plot(xs, curve["mean"], marker="o", markersize=3, label=name)

@@ -3,7 +3,8 @@ measurements they need), written as ``metrics.json``, PNG figures and ``report.m
 wall time of each measurement as ``timings.json`` (apart, so that re-runs give identical
 metrics). With a ``cache_dir`` every finished measurement (and every finished piece of the long
 ones) is kept there, so an interrupted evaluation resumes where it stopped
-(:mod:`gradjax.evaluation.cache`).
+(:mod:`gradjax.evaluation.cache`); a measurement loaded from there keeps the wall time it took
+when it was computed, and ``timings.json`` lists it under ``loaded_from_cache``.
 
 All models are measured on the same test images with the same noise (from ``common.seed``),
 so their differences are paired and a re-run gives the same numbers.
@@ -124,35 +125,47 @@ def evaluate_runs(
         "measurements": {},
     }
     figures = []
-    timings = {}
+    timings, loaded = {}, []
     for name in tqdm(order, desc="evaluation", disable=not progress):
         started = time.perf_counter()
-        result = _measure_or_load(ctx, name, settings)
-        timings[name] = round(time.perf_counter() - started, 1)
+        result, seconds, was_loaded = _measure_or_load(ctx, name, settings)
+        # A result kept before results stored their time: this run's wall time.
+        timings[name] = round(time.perf_counter() - started, 1) if seconds is None else seconds
+        loaded += [name] if was_loaded else []
         ctx.results[name] = result
         metrics["measurements"][name] = to_json(result.metrics)
         figures += [str(p.relative_to(out)) for p in result.figures]
     metrics["figures"] = figures
     (out / "metrics.json").write_text(json.dumps(to_json(metrics), indent=1) + "\n")
-    (out / "timings.json").write_text(json.dumps({"seconds": timings}, indent=1) + "\n")
+    (out / "timings.json").write_text(
+        json.dumps({"seconds": timings, "loaded_from_cache": loaded}, indent=1) + "\n"
+    )
     return write_report(metrics, out)
 
 
-def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]) -> Result:
-    """Measurement ``name``, or its kept result with its figures written again into ``ctx.out``.
+def _measure_or_load(
+    ctx: EvalContext, name: str, settings: Mapping[str, object]
+) -> tuple[Result, float | None, bool]:
+    """Measurement ``name``, or its kept result with its figures written again into ``ctx.out``;
+    with the seconds it took to compute (``None`` for a result kept without them) and whether it
+    was loaded.
 
     Its key holds the settings and code of it and of the measurements whose results it reads,
     and every model (the classifier too).
     """
     measurement = MEASUREMENTS[name]
     upstream = _upstream(name)
+    computed = []
 
     def compute() -> dict:
+        started = time.perf_counter()
         result = measurement.measure(ctx, settings[name])
+        computed.append(name)
         return {
             "metrics": result.metrics,
             "artifacts": result.artifacts,
             "figures": {str(p.relative_to(ctx.out)): p.read_bytes() for p in result.figures},
+            "seconds": round(time.perf_counter() - started, 1),
         }
 
     kept = ctx.memo(
@@ -165,7 +178,8 @@ def _measure_or_load(ctx: EvalContext, name: str, settings: Mapping[str, object]
     for relative, content in kept["figures"].items():
         (ctx.out / relative).parent.mkdir(parents=True, exist_ok=True)
         (ctx.out / relative).write_bytes(content)
-    return Result(kept["metrics"], [ctx.out / r for r in kept["figures"]], kept["artifacts"])
+    result = Result(kept["metrics"], [ctx.out / r for r in kept["figures"]], kept["artifacts"])
+    return result, kept.get("seconds"), not computed
 
 
 def _upstream(name: str) -> list[str]:

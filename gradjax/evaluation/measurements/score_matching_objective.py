@@ -110,21 +110,23 @@ def _seconds_per_epoch(run) -> float | None:
 
 
 def _h_figure(ctx: EvalContext):
+    """The training estimator's h as logged, one line per run on its own steps, up to the
+    checkpoint evaluated (a run evaluated at an earlier epoch stops there)."""
     curves = {}
     for run in ctx.runs:
+        last = run.epoch_steps[-1] if run.epoch is not None else np.inf
         logged = [
             (r["step"], r["h"])
             for r in run.rundir.metrics()
-            if r.get("kind") == "train" and "h" in r
+            if r.get("kind") == "train" and "h" in r and r["step"] <= last
         ]
         if logged:
             steps, h = np.asarray(logged, np.float64).T
             curves[run.name] = {"mean": h, "x": steps}
-    first = next(iter(curves.values()), {"x": np.zeros(0)})
     return figures.line_plot(
         ctx.out / "training_h.png",
-        first["x"],
-        {n: {"mean": c["mean"]} for n, c in curves.items() if len(c["x"]) == len(first["x"])},
+        None,
+        curves,
         xlabel="training step",
         ylabel="h on the training batch (training estimator)",
         title="Hessian trace during training",
