@@ -12,8 +12,9 @@ saved remain, and the comparison has to be unpaired:
   replaced (Newcombe) and the per-image area under that curve (Welch), per saliency method.
 
 Two models on the same test images are positively correlated, so these intervals are wider
-than a paired comparison's would be: a difference they detect is real at the 95% level, one
-they miss may still be there. Usage::
+than a paired comparison's would be: an interval that excludes 0 is evidence at the 95% level
+(of the test images; retraining spread is another matter), one that covers 0 may hide a
+difference a paired comparison would find. Usage::
 
     python -m gradjax.evaluation.saved_comparison \\
         results/new/metrics.json:gradient-norm results/cifar10-seed-pair/metrics.json:baseline
