@@ -39,10 +39,18 @@ from gradjax.evaluation.stats import (
 )
 
 
-def _run_record(metrics: Mapping, measurement: str, run: str) -> Mapping | None:
-    """The saved per-run record of ``measurement`` for ``run``; ``None`` if not measured."""
-    runs = metrics.get("measurements", {}).get(measurement, {}).get("runs", {})
-    return runs.get(run)
+def _records(a: Mapping, run_a: str, b: Mapping, run_b: str, measurement: str):
+    """Both runs' saved per-run records of ``measurement``; ``None`` unless both have one."""
+    first, second = (
+        m.get("measurements", {}).get(measurement, {}).get("runs", {}).get(run)
+        for m, run in ((a, run_a), (b, run_b))
+    )
+    return None if first is None or second is None else (first, second)
+
+
+def _saved_proportions_difference(p_a: float, n_a: int, p_b: float, n_b: int) -> dict:
+    """Newcombe's interval of two proportions saved as fractions of ``n`` examples."""
+    return independent_proportion_difference(round(p_a * n_a), n_a, round(p_b * n_b), n_b)
 
 
 def _check_same_setting(a: Mapping, b: Mapping) -> None:
@@ -82,47 +90,54 @@ def compare_saved(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
             )
     _check_same_setting(a, b)
     out: dict = {"first": run_a, "second": run_b}
-    acc_a, acc_b = _run_record(a, "accuracy", run_a), _run_record(b, "accuracy", run_b)
-    if acc_a is not None and acc_b is not None:
-        correct_a, correct_b = (
-            round(acc_a["value"] * acc_a["n"]),
-            round(acc_b["value"] * acc_b["n"]),
-        )
-        out["accuracy"] = {
-            "first": acc_a,
-            "second": acc_b,
-            "difference": independent_proportion_difference(
-                correct_a, acc_a["n"], correct_b, acc_b["n"]
-            ),
-        }
-    den_a, den_b = _run_record(a, "density", run_a), _run_record(b, "density", run_b)
-    if den_a is not None and den_b is not None:
-        sigmas_a = a["measurements"]["density"]["sigmas"]
-        sigmas_b = b["measurements"]["density"]["sigmas"]
-        if not np.allclose(sigmas_a, sigmas_b):
-            raise ValueError(
-                f"density ratios at different noise levels: {sigmas_a} and {sigmas_b}."
-            )
-        out["density"] = {
-            "sigmas": sigmas_a,
-            "headline_sigma": a["measurements"]["density"]["headline_sigma"],
-            "first": den_a,
-            "second": den_b,
-            "difference": independent_mean_difference(den_a, den_b),
-        }
-    perturbation = _perturbation_own(a, run_a, b, run_b)
-    if perturbation:
-        out["perturbation"] = perturbation
+    for name, compare in _COMPARISONS.items():
+        compared = compare(a, run_a, b, run_b)
+        if compared is not None:
+            out[name] = compared
     return to_json(out)
 
 
-def _perturbation_own(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
+def _accuracy(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict | None:
+    """Test accuracy: both records and their difference (Newcombe)."""
+    records = _records(a, run_a, b, run_b, "accuracy")
+    if records is None:
+        return None
+    first, second = records
+    return {
+        "first": first,
+        "second": second,
+        "difference": _saved_proportions_difference(
+            first["value"], first["n"], second["value"], second["n"]
+        ),
+    }
+
+
+def _density(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict | None:
+    """Density ratios per noise level: both records and their difference (Welch)."""
+    records = _records(a, run_a, b, run_b, "density")
+    if records is None:
+        return None
+    sigmas_a = a["measurements"]["density"]["sigmas"]
+    sigmas_b = b["measurements"]["density"]["sigmas"]
+    if not np.allclose(sigmas_a, sigmas_b):
+        raise ValueError(f"density ratios at different noise levels: {sigmas_a} and {sigmas_b}.")
+    first, second = records
+    return {
+        "sigmas": sigmas_a,
+        "headline_sigma": a["measurements"]["density"]["headline_sigma"],
+        "first": first,
+        "second": second,
+        "difference": independent_mean_difference(first, second),
+    }
+
+
+def _perturbation_own(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict | None:
     """Pixel perturbation with each model's own saliency (Fig. 3a), per method both runs have:
     accuracy differences at every fraction (Newcombe) and of the area under the curve (Welch)."""
     pa, pb = (m.get("measurements", {}).get("perturbation", {}) for m in (a, b))
     own_a, own_b = pa.get("own", {}).get(run_a), pb.get("own", {}).get(run_b)
     if own_a is None or own_b is None:
-        return {}
+        return None
     if (
         not np.allclose(pa["fractions"], pb["fractions"])
         or pa["num_examples"] != pb["num_examples"]
@@ -133,8 +148,7 @@ def _perturbation_own(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
     for method in own_a.keys() & own_b.keys():
         curve_a, curve_b = own_a[method]["accuracy"], own_b[method]["accuracy"]
         by_fraction = [
-            independent_proportion_difference(round(x * n), n, round(y * n), n)
-            for x, y in zip(curve_a, curve_b, strict=True)
+            _saved_proportions_difference(x, n, y, n) for x, y in zip(curve_a, curve_b, strict=True)
         ]
         methods[method] = {
             "first": own_a[method],
@@ -149,6 +163,10 @@ def _perturbation_own(a: Mapping, run_a: str, b: Mapping, run_b: str) -> dict:
         "num_examples": n,
         "methods": dict(sorted(methods.items())),
     }
+
+
+# What compare_saved compares, by the key it is saved under in the comparison.
+_COMPARISONS = {"accuracy": _accuracy, "density": _density, "perturbation": _perturbation_own}
 
 
 def report_lines(comparison: Mapping, labels: tuple[str, str] | None = None) -> list[str]:
@@ -189,7 +207,7 @@ def report_lines(comparison: Mapping, labels: tuple[str, str] | None = None) -> 
         cells = [interval(m["first"]["auc"]), interval(m["second"]["auc"]), interval(d)]
         label = f"pixel perturbation, own {method}: area under accuracy"
         lines.append("| " + " | ".join([label, *cells, verdict(d["low"], d["high"])]) + " |")
-    if len(lines) == 3:
+    if not _COMPARISONS.keys() & comparison.keys():
         lines.append("| (no measurement saved for both runs) | " + " | ".join([MISSING] * 4) + " |")
     return lines
 
