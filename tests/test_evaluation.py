@@ -644,7 +644,11 @@ def test_accuracy_epochs_report_holds_each_difference_against_the_seed_pair():
     }
     lines = accuracy_epochs._yardstick_lines("baseline", "seed1", runs)
     assert "reaches -3.00 points (epoch 2) and excludes 0 at 3 of 3 epochs" in lines[1]
-    assert lines[-1] == "* anti: 1"
+    assert lines[-1] == "* anti: epoch 1"
+    runs["anti"] = run(-0.02, -0.05, 0.005)  # beyond the seeds at epochs 1 and 2
+    assert accuracy_epochs._yardstick_lines("baseline", "seed1", runs)[-1] == "* anti: epochs 1, 2"
+    runs["anti"] = run(0.0, 0.0, 0.0)
+    assert accuracy_epochs._yardstick_lines("baseline", "seed1", runs)[-1] == "* anti: none"
     assert accuracy_epochs._yardstick_lines("baseline", None, runs) == []
 
 

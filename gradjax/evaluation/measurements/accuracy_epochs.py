@@ -170,5 +170,8 @@ def _yardstick_lines(ref: str, partner: str | None, runs: dict) -> list[str]:
             for e, b in _by_epoch(run).items()
             if e in seeds and _excludes_zero(b) and not within_seed_spread(b, seeds[e])
         ]
-        lines.append(f"* {name}: {', '.join(map(str, beyond)) or 'none'}")
+        epochs = "epoch" + ("s" if len(beyond) > 1 else "")
+        lines.append(
+            f"* {name}: {epochs} {', '.join(map(str, beyond))}" if beyond else f"* {name}: none"
+        )
     return lines
