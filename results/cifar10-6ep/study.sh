@@ -1,5 +1,5 @@
 #!/bin/bash
-# The four objectives on CIFAR-10, each trained and evaluated within one session: the cifar10
+# The four objectives on CIFAR-10, each short enough to train within a session: the cifar10
 # preset's config (all 50,000 images, resnet-small w16, batch 128, lr 0.1 with one epoch of
 # warm-up, cosine, score-matching at the preset's μ = 1e-3) at 6 epochs instead of 40, all at
 # seed 0, and the baseline at seed 1 (REPRODUCTION, "CIFAR-10 study", tenth and eleventh
