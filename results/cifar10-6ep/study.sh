@@ -27,6 +27,10 @@ T() {
   touch "$R/$name/done"; echo "$(date +%T) trained $name"
 }
 E() {
+  # Once per set of runs: a marker named by the set skips an evaluation already made (the
+  # results are committed), so resuming goes straight to the next unfinished run.
+  marker="$R/evaluated-$(echo "${RUNS[*]}" | md5sum | cut -c1-12)"
+  [ -f "$marker" ] && return
   echo "$(date +%T) evaluating ${RUNS[*]}"
   # All 10,000 test images: accuracy (final and after every epoch) and density ratios.
   .venv/bin/python eval.py --no-progress --no-dataset-figures --batch-size 250 "${RUNS[@]}" \
@@ -37,6 +41,7 @@ E() {
   .venv/bin/python eval.py --no-progress --no-dataset-figures --batch-size 250 "${RUNS[@]}" \
     --out $OUT/perturbation-2000 --cache-dir "$R/cache-2000" --num-examples 2000 \
     --measurements perturbation,score-matching-objective >> "$R/eval.log" 2>&1
+  touch "$marker"
 }
 T baseline --objective baseline --seed 0
 T gradient-norm --objective gradient-norm --seed 0
