@@ -212,19 +212,29 @@ def subset(
     smaller than the split), drawn by ``seed`` so that every run of a study sees the same one."""
     if size is None or size >= len(images):
         return images, labels
-    chosen = np.random.default_rng(seed).permutation(len(images))[:size]
+    chosen = _drawn_indices(len(images), size, seed)
     return images[chosen], labels[chosen]
 
 
 def draw_examples(
     images: np.ndarray, labels: np.ndarray, count: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` examples drawn without replacement by ``seed``, as float images in [0, 1] and
-    int32 labels, in their original order. Drawn, not the first ones: image-folder and TFDS
-    test splits can be ordered by class."""
-    count = min(count, len(images))
-    chosen = np.sort(np.random.default_rng(seed).permutation(len(images))[:count])
+    """``count`` examples (all of them when ``count`` is not smaller than the split) drawn
+    without replacement by ``seed``, in the order drawn, as float images in [0, 1] and int32
+    labels.
+
+    Drawn, not the first ones, and kept in the order drawn: image-folder test splits are
+    ordered by class, and the measurements that need fewer images take the first of the
+    shared draw, so every prefix of a draw must itself be a uniform draw (the draw of ``k`` is
+    the first ``k`` of any larger draw with the same seed).
+    """
+    chosen = _drawn_indices(len(images), count, seed)
     return to_float(images[chosen]), labels[chosen].astype(np.int32)
+
+
+def _drawn_indices(num_examples: int, count: int, seed: int) -> np.ndarray:
+    """The first ``count`` of a permutation of ``range(num_examples)`` drawn by ``seed``."""
+    return np.random.default_rng(seed).permutation(num_examples)[:count]
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:

@@ -152,6 +152,13 @@ def test_subset_and_draws_are_fixed_by_the_seed():
     _, drawn = draw_examples(images, labels, 50, seed=0)
     assert len(set(drawn.tolist())) == 10
     np.testing.assert_array_equal(draw_examples(images, labels, 50, seed=0)[1], drawn)
+    # Measurements on fewer images take the first of the shared draw: a prefix of a draw is the
+    # smaller draw, and so covers the classes too, even when the draw is the whole split.
+    x_all, y_all = draw_examples(images, labels, 100, seed=0)
+    np.testing.assert_array_equal(y_all[:50], drawn)
+    np.testing.assert_array_equal(x_all[:50], draw_examples(images, labels, 50, seed=0)[0])
+    assert sorted((x_all * 255).round().astype(int).ravel()) == list(range(100))
+    assert len(set(y_all[:30].tolist())) >= 8
 
 
 def test_eval_batches_cover_every_example_once():
