@@ -16,15 +16,20 @@ R=${GRADJAX_RUNS:-~/.cache/gradjax/runs}/cifar10-short
 OUT=results/cifar10-6ep
 mkdir -p "$R"
 RUNS=()
-T() {
+# Trains a run unless it has its `done` file; the preset's config at 6 epochs, then "$@".
+train() {
   name=$1; shift
-  RUNS+=(--run "$name=$R/$name")
   [ -f "$R/$name/done" ] && return
   nice -n 10 .venv/bin/python train.py --dataset folder --data-dir "$DATA" --augment \
     --model resnet-small --width 16 --batch-size 128 --lr 0.1 --warmup-epochs 1 --epochs 6 \
     --log-every 20 --keep-checkpoints 0 --workdir "$R/$name" --resume --no-progress "$@" \
     > "$R/$name.log" 2>&1
   touch "$R/$name/done"; echo "$(date +%T) trained $name"
+}
+# A run to evaluate: trained, and added to the evaluated set.
+T() {
+  RUNS+=(--run "$1=$R/$1")
+  train "$@"
 }
 E() {
   # Once per set of runs: a marker named by the set skips an evaluation already made (the
@@ -51,4 +56,15 @@ T score-matching --objective score-matching --mu 1e-3 --seed 0
 E
 T anti-score-matching --objective anti-score-matching --seed 0
 E
+# GAN-test: the preset's independent classifier (VGG-11 w16, seed 1) at the same 6 epochs, far
+# below the 85%, then 100 samples per class from noise (and denoised test images) of
+# every run, classified by it (twelfth session).
+train gan-test-classifier --objective baseline --model vgg11 --seed 1
+if [ ! -f "$R/evaluated-gan-test" ]; then
+  echo "$(date +%T) GAN-test of ${RUNS[*]}"
+  .venv/bin/python eval.py --no-progress --no-dataset-figures --batch-size 250 "${RUNS[@]}" \
+    --gan-test-model "$R/gan-test-classifier" --out $OUT/gan-test --cache-dir "$R/cache-gan" \
+    --measurements samples,gan-test --set samples.samples_per_class=100 >> "$R/eval.log" 2>&1
+  touch "$R/evaluated-gan-test"
+fi
 echo "$(date +%T) done"
