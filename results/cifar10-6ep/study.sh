@@ -31,10 +31,11 @@ T() {
   RUNS+=(--run "$1=$R/$1")
   train "$@"
 }
+# The marker of an evaluation ($1) of the current set of runs: made once per set (the results
+# are committed), so resuming goes straight to the next unfinished step.
+marker() { echo "$R/$1-$(echo "${RUNS[*]}" | md5sum | cut -c1-12)"; }
 E() {
-  # Once per set of runs: a marker named by the set skips an evaluation already made (the
-  # results are committed), so resuming goes straight to the next unfinished run.
-  marker="$R/evaluated-$(echo "${RUNS[*]}" | md5sum | cut -c1-12)"
+  marker=$(marker evaluated)
   [ -f "$marker" ] && return
   echo "$(date +%T) evaluating ${RUNS[*]}"
   # All 10,000 test images: accuracy (final and after every epoch) and density ratios.
@@ -60,11 +61,12 @@ E
 # below the issue's 85%, then 100 samples per class from noise (and denoised test images) of
 # every run, classified by it (twelfth session).
 train gan-test-classifier --objective baseline --model vgg11 --seed 1
-if [ ! -f "$R/evaluated-gan-test" ]; then
+marker=$(marker gan-tested)
+if [ ! -f "$marker" ]; then
   echo "$(date +%T) GAN-test of ${RUNS[*]}"
   .venv/bin/python eval.py --no-progress --no-dataset-figures --batch-size 250 "${RUNS[@]}" \
     --gan-test-model "$R/gan-test-classifier" --out $OUT/gan-test --cache-dir "$R/cache-gan" \
     --measurements samples,gan-test --set samples.samples_per_class=100 >> "$R/eval.log" 2>&1
-  touch "$R/evaluated-gan-test"
+  touch "$marker"
 fi
 echo "$(date +%T) done"
