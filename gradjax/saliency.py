@@ -217,10 +217,17 @@ def compute_saliency(
     return pixel_relevance(compute_attribution(method, apply_fn, params, x, y, key, options))
 
 
+compiled_saliency = jax.jit(compute_saliency, static_argnums=(0, 1, 6))
+""":func:`compute_saliency` compiled, with ``method``, ``apply_fn`` and ``options`` static
+(hashable): one compilation per method, architecture, options and batch shape, so runs of one
+architecture (:func:`gradjax.models.make_model` is cached) share it and pass their parameters."""
+
+
 __all__ = [
     "PAPER_METHODS",
     "SALIENCY_METHODS",
     "SaliencyOptions",
+    "compiled_saliency",
     "compute_attribution",
     "compute_saliency",
     "gradient_x_input",

@@ -12,6 +12,7 @@ from gradjax.models import make_model
 from gradjax.saliency import (
     SALIENCY_METHODS,
     SaliencyOptions,
+    compiled_saliency,
     compute_attribution,
     compute_saliency,
     gradient_x_input,
@@ -159,18 +160,16 @@ def test_fullgrad_explains_the_predicted_class_by_default():
 
 
 def test_each_method_compiles_once_per_shape():
-    from gradjax.evaluation.measurements.perturbation import saliency_fn
-
     model = ReluNet()
     x = jax.random.uniform(jax.random.key(0), (2, 8, 8, 3))
     y = jnp.array([1, 3])
     p1, p2 = (model.init(jax.random.key(i), x) for i in (1, 2))
-    before = saliency_fn._cache_size()
+    before = compiled_saliency._cache_size()
     for params in (p1, p2, p1):  # two "runs" of one architecture, then the first again
-        saliency_fn(
+        compiled_saliency(
             "logit-gradient", model.apply, params, x, y, jax.random.key(0), SaliencyOptions()
         )
-    assert saliency_fn._cache_size() == before + 1
+    assert compiled_saliency._cache_size() == before + 1
 
 
 def test_unknown_method_names_the_valid_ones():

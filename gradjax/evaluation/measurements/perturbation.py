@@ -22,11 +22,7 @@ from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.perturbation import perturbation_correct
 from gradjax.evaluation.report_format import MISSING, interval, table_head, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference, proportion
-from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compute_saliency
-
-# One compilation per (method, architecture, batch shape): runs of one architecture share their
-# apply_fn (gradjax.models.make_model is cached) and their parameters are arguments.
-saliency_fn = jax.jit(compute_saliency, static_argnums=(0, 1, 6))
+from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compiled_saliency
 
 
 @functools.partial(jax.jit, static_argnums=0, static_argnames=("fill", "most_relevant_first"))
@@ -81,7 +77,7 @@ def _correct_tables(ctx: EvalContext, run, method: str, settings: Settings):
     mine, fixed = [], []
     for i, (xb, yb) in enumerate(ctx.batches(x, y)):
         key = jax.random.fold_in(ctx.key, i)
-        rel = saliency_fn(method, run.apply_fn, run.params, xb, yb, key, settings.saliency)
+        rel = compiled_saliency(method, run.apply_fn, run.params, xb, yb, key, settings.saliency)
         mine.append(np.asarray(correct_fn(run.apply_fn, run.params, xb, yb, rel, fractions)))
         if method == "logit-gradient":
             fixed.append(np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, rel, fractions)))

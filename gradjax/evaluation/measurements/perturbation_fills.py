@@ -19,10 +19,10 @@ from tqdm.auto import tqdm
 from gradjax.checks import check_choice
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.fills import FILLS
-from gradjax.evaluation.measurements.perturbation import correct_fn, saliency_fn
+from gradjax.evaluation.measurements.perturbation import correct_fn
 from gradjax.evaluation.report_format import interval, table_head, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions
+from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 ORDERS = {"least": False, "most": True}  # name -> most_relevant_first
 
@@ -54,7 +54,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 parts = {cell: [] for cell in cells}
                 for i, (xb, yb) in enumerate(ctx.batches(x, y)):
                     key = jax.random.fold_in(jax.random.fold_in(ctx.key, 13), i)
-                    rel = saliency_fn(
+                    rel = compiled_saliency(
                         method, run.apply_fn, run.params, xb, yb, key, settings.saliency
                     )
                     for fill, order in cells:

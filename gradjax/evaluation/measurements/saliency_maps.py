@@ -10,8 +10,7 @@ import numpy as np
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.gradients import logit_gradients, loss_gradients
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compute_saliency, pixel_relevance
+from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,17 +25,18 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         return Result({"skipped": "dataset_figures is off"})
     x, y = (a[: settings.shown_examples] for a in ctx.test_examples)
     images = np.asarray(x)
-    maps = {
-        kind: {run.name: np.asarray(pixel_relevance(fn(run.logits_fn(), x, y))) for run in ctx.runs}
-        for kind, fn in (("logit", logit_gradients), ("loss", loss_gradients))
-    }
     ref = ctx.reference
-    methods = {
-        m: np.asarray(
-            compute_saliency(m, ref.apply_fn, ref.params, x, y, ctx.key, settings.saliency)
+
+    def relevance(method, run):
+        return np.asarray(
+            compiled_saliency(method, run.apply_fn, run.params, x, y, ctx.key, settings.saliency)
         )
-        for m in settings.methods
+
+    maps = {
+        kind: {run.name: relevance(method, run) for run in ctx.runs}
+        for kind, method in (("logit", "logit-gradient"), ("loss", "loss-gradient"))
     }
+    methods = {m: relevance(m, ref) for m in settings.methods}
     written = [
         figures.maps_beside_images(
             ctx.out / "logit_gradients.png", images, maps["logit"], "|∇x f_y| per model"

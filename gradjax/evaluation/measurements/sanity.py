@@ -15,9 +15,7 @@ from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import interval
 from gradjax.evaluation.sanity import layer_names, other_classes, randomise_top, spearman
 from gradjax.evaluation.stats import mean_interval
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compute_saliency
-
-saliency_fn = jax.jit(compute_saliency, static_argnums=(0, 1, 6))
+from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +40,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 return np.concatenate(
                     [
                         np.asarray(
-                            saliency_fn(
+                            compiled_saliency(
                                 method, run.apply_fn, params, xb, yb, key, settings.saliency
                             )
                         )
