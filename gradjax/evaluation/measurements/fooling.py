@@ -8,6 +8,7 @@ claims: loss-gradients resist such fooling, and a high temperature exposes them 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -70,6 +71,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     )
 
     def summary(fn):
+        @jax.jit
         def per_example(xb, yb):
             logits = fn(xb)
             grads = logit_gradients(fn, xb, yb).reshape(len(xb), -1)
@@ -92,16 +94,33 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     shift = {"original": summary(logits_fn), "shifted": summary(shifted)}
 
     # (b) Fine-tune with the train step of gradjax.steps (Adam; the objective of fooling.py).
-    def energies(fn):
-        kinds = {
-            "logit_gradient": lambda xb, yb: energy_inside(logit_gradients(fn, xb, yb), mask),
-            "loss_gradient": lambda xb, yb: energy_inside(loss_gradients(fn, xb, yb), mask),
-            f"loss_gradient_T{settings.temperature:g}": lambda xb, yb: energy_inside(
-                tempered_loss_gradients(fn, xb, yb, settings.temperature), mask
+    # Each kind of gradient, compiled once as a function of the parameters (before and after).
+    tempered = f"loss_gradient_T{settings.temperature:g}"
+    gradients = {
+        kind: jax.jit(lambda params, xb, yb, g=g: g(ref.logits_fn(params), xb, yb))
+        for kind, g in (
+            ("logit_gradient", logit_gradients),
+            ("loss_gradient", loss_gradients),
+            (
+                tempered,
+                functools.partial(tempered_loss_gradients, temperature=settings.temperature),
             ),
-            "accuracy": lambda xb, yb: jnp.argmax(fn(xb), -1) == yb,
+        )
+    }
+
+    def energy(g):
+        return jax.jit(lambda params, xb, yb: energy_inside(g(params, xb, yb), mask))
+
+    per_example = {kind: energy(g) for kind, g in gradients.items()}
+    per_example["accuracy"] = jax.jit(
+        lambda params, xb, yb: jnp.argmax(ref.apply_fn(params, xb), -1) == yb
+    )
+
+    def energies(params):
+        return {
+            kind: _mean_over_batches(ctx, functools.partial(fn, params), x, y)
+            for kind, fn in per_example.items()
         }
-        return {k: _mean_over_batches(ctx, jax.jit(f), x, y) for k, f in kinds.items()}
 
     mesh = data_mesh()
     # The train step donates its state: start from a copy, the reference model stays intact.
@@ -119,12 +138,11 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     for _ in tqdm(range(settings.steps), desc="fooling", leave=False, disable=not ctx.progress):
         pick = rng.choice(len(train_x), batch, replace=False)
         state, metrics = step(state, shard_batch((to_float(train_x[pick]), train_y[pick]), mesh))
-    fooled_fn = ref.logits_fn(state.params)
     fine_tune = {
         "model": ref.name,
         "mask_fraction_of_pixels": float(mask.mean()),
-        "before": energies(logits_fn),
-        "after": energies(fooled_fn),
+        "before": energies(ref.params),
+        "after": energies(state.params),
         "final_mask_mismatch": float(metrics["mask_mismatch"]),
     }
     result = Result({"num_examples": int(len(x)), "shift": shift, "fine_tune": fine_tune})
@@ -132,8 +150,8 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         return result
     sx, sy = x[: settings.shown_examples], y[: settings.shown_examples]
 
-    def maps(grads):
-        return np.asarray(pixel_relevance(grads))
+    def maps(kind, params):
+        return np.asarray(pixel_relevance(gradients[kind](params, sx, sy)))
 
     result.figures = [
         figures.maps_beside_images(
@@ -141,11 +159,9 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             np.asarray(sx),
             {
                 "mask": np.broadcast_to(np.asarray(mask), (len(sx), height, width)),
-                "logit-grad": maps(logit_gradients(fooled_fn, sx, sy)),
-                "loss-grad": maps(loss_gradients(fooled_fn, sx, sy)),
-                f"loss-grad T={settings.temperature:g}": maps(
-                    tempered_loss_gradients(fooled_fn, sx, sy, settings.temperature)
-                ),
+                "logit-grad": maps("logit_gradient", state.params),
+                "loss-grad": maps("loss_gradient", state.params),
+                f"loss-grad T={settings.temperature:g}": maps(tempered, state.params),
             },
             f"{ref.name} fine-tuned to put its logit-gradients in the mask",
         ),
@@ -153,8 +169,10 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             ctx.out / "shift_invariance.png",
             np.asarray(sx),
             {
-                "original": maps(logit_gradients(logits_fn, sx, sy)),
-                "+ g(x)": maps(logit_gradients(shifted, sx, sy)),
+                "original": maps("logit_gradient", ref.params),
+                "+ g(x)": np.asarray(
+                    pixel_relevance(jax.jit(logit_gradients, static_argnums=0)(shifted, sx, sy))
+                ),
             },
             "Logit-gradients before and after adding g(x) to all logits",
         ),
