@@ -126,7 +126,9 @@ def _cache_key(path: Path) -> str:
 
 def _save_npz(dataset: Dataset, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp.npz")
+    # A name of this process's own: processes loading one folder at once (several hosts, or
+    # parallel tests) each write a whole file, and the last rename wins.
+    tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(
         tmp,
         name=dataset.name,
