@@ -58,9 +58,9 @@ def test_softplus_rule_matches_jax_softplus():
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_map_images_to_logits(name):
     model = small(name)
-    x = jnp.ones((2, 32, 32, 3))
-    params = model.init(jax.random.key(0), x)
-    assert model.apply(params, x).shape == (2, 5)
+    x = jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32)
+    params = jax.eval_shape(model.init, jax.random.key(0), x)
+    assert jax.eval_shape(model.apply, params, x).shape == (2, 5)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -103,7 +103,8 @@ def test_examples_are_independent(name):
 
 def test_resnet18_with_groupnorm_has_the_standard_parameter_count():
     model = make_model("resnet18", 10, norm="group")
-    params = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
+    x = jax.ShapeDtypeStruct((1, 32, 32, 3), jnp.float32)
+    params = jax.eval_shape(model.init, jax.random.key(0), x)
     # 11.17M for CIFAR ResNet-18 (GroupNorm has as many affine parameters as BatchNorm).
     assert sum(p.size for p in jax.tree.leaves(params)) == 11_173_962
 
