@@ -38,12 +38,13 @@ marker() { echo "$R/$1-$(echo "${RUNS[*]}" | md5sum | cut -c1-12)"; }
 # One evaluation step ($1) of every run so far, unless its marker is there; the rest: eval.py's
 # options.
 evaluate() {
-  marker=$(marker "$1"); shift
-  [ -f "$marker" ] && return
+  local done_file
+  done_file=$(marker "$1"); shift
+  [ -f "$done_file" ] && return
   echo "$(date +%T) eval.py $* for ${RUNS[*]}"
   .venv/bin/python eval.py --no-progress --no-dataset-figures --batch-size 250 "${RUNS[@]}" "$@" \
     >> "$R/eval.log" 2>&1
-  touch "$marker"
+  touch "$done_file"
 }
 E() {
   # All 10,000 test images: accuracy (final and after every epoch) and density ratios.
