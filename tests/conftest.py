@@ -1,6 +1,16 @@
-"""Shared fixtures: small differentiable models written in plain JAX (independent of gradjax)."""
+"""Shared fixtures: small differentiable models written in plain JAX (independent of gradjax).
 
-import jax
+XLA compilation, not execution, dominates these tests on CPU, so they compile with most XLA
+optimisations off (``JAX_DISABLE_MOST_OPTIMIZATIONS``; set it to 0 to test optimised code). It
+is set in the environment before JAX is imported so that the processes tests launch inherit it.
+Every tolerance was chosen for, and passes under, both settings.
+"""
+
+import os
+
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+import jax  # noqa: E402
 import jax.numpy as jnp
 import pytest
 
