@@ -318,6 +318,16 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     assert shift["original"]["accuracy"] == shift["shifted"]["accuracy"]
     np.testing.assert_allclose(shift["original"]["ce"], shift["shifted"]["ce"], rtol=1e-4)
     assert shift["shifted"]["logit_gradient_cosine_to_pattern"] > 0.99
+    # The fine-tune starts from the reference (the baseline): its accuracy on the first 30 of
+    # the drawn images, recomputed; after − before is paired over those same images.
+    xs, ys = draw_examples(data.test_images, data.test_labels, 60, SMALL_COMMON.seed)
+    right = np.argmax(base.logits_fn()(xs[:30]), -1) == ys[:30]
+    tune = measured["fooling"]["fine_tune"]
+    np.testing.assert_allclose(tune["before"]["accuracy"]["value"], right.mean())
+    np.testing.assert_allclose(
+        tune["accuracy_change"]["value"],
+        tune["after"]["accuracy"]["value"] - tune["before"]["accuracy"]["value"],
+    )
     # The paper's protocol is the (mean fill, least relevant first) cell of perturbation-fills.
     for name, fills in measured["perturbation-fills"]["auc"].items():
         np.testing.assert_allclose(
@@ -329,7 +339,6 @@ def test_evaluation_writes_every_figure_metrics_and_report(digits_runs, tmp_path
     # mean h with jax.hessian, one image at a time.
     objective = measured["score-matching-objective"]
     assert objective["trace"] == "exact"
-    xs, ys = draw_examples(data.test_images, data.test_labels, 60, SMALL_COMMON.seed)
     one = lambda z, c: base.logits_fn()(z[None])[0, c]  # noqa: E731
     traces = [
         np.trace(np.asarray(jax.hessian(one)(xs[i], ys[i])).reshape(64, 64)) for i in range(60)
@@ -659,6 +668,78 @@ def test_fooling_saliency_is_l1_normalised():
     np.testing.assert_allclose(
         s, jnp.abs(g).sum(-1) / jnp.abs(g).sum((1, 2, 3))[:, None, None], rtol=1e-5
     )
+
+
+def test_fooling_intervals_are_paired_over_the_same_images_and_decide_the_verdicts():
+    from gradjax.evaluation.measurements.fooling import fine_tune_summary
+
+    rng = np.random.default_rng(0)
+    n, t = 400, "loss_gradient_T1000"
+    base = rng.uniform(0.1, 0.3, n)  # per-image energy before, shared by every kind
+    before = {k: base for k in ("logit_gradient", "loss_gradient", t)}
+    before["accuracy"] = rng.random(n) < 0.8
+
+    def after(loss_rise):
+        wobble = rng.normal(0, 0.02, n)
+        return {
+            "logit_gradient": base + 0.6 + wobble,
+            "loss_gradient": base + loss_rise + wobble,
+            t: base + 0.6 + wobble,
+            "accuracy": before["accuracy"] & (rng.random(n) < 0.5),
+        }
+
+    resisting = after(0.05)
+    tune = fine_tune_summary(before, resisting, t)
+    # Values are the plain per-image means, recomputed here.
+    np.testing.assert_allclose(tune["before"]["loss_gradient"]["value"], base.mean())
+    np.testing.assert_allclose(
+        tune["rise"]["loss_gradient"]["value"], np.mean(resisting["loss_gradient"] - base)
+    )
+    np.testing.assert_allclose(
+        tune["loss_rise_minus_half_logit_rise"]["value"],
+        np.mean(resisting["loss_gradient"] - base)
+        - 0.5 * np.mean(resisting["logit_gradient"] - base),
+    )
+    lost = int(np.sum(before["accuracy"] & ~resisting["accuracy"]))
+    change = tune["accuracy_change"]
+    np.testing.assert_allclose(change["value"], -lost / n)
+    np.testing.assert_allclose(
+        change["mcnemar_p"], mcnemar_p(resisting["accuracy"], before["accuracy"])
+    )
+    np.testing.assert_allclose(
+        [tune["after"]["accuracy"][k] for k in ("low", "high")],
+        wilson_interval(int(resisting["accuracy"].sum()), n),
+    )
+    # Pairing: the before-to-after spread of the images' energies (sd 0.06) cancels, leaving the
+    # wobble (sd 0.02): the paired interval is about a third of an unpaired one's width.
+    rise = tune["rise"]["loss_gradient"]
+    unpaired = 2 * 1.96 * np.sqrt(2 * base.var() / n)
+    assert rise["high"] - rise["low"] < 0.5 * unpaired
+
+    def verdicts(tune):
+        metrics = {
+            "runs": {},
+            "measurements": {
+                "fooling": {
+                    "shift": {
+                        "original": {"accuracy": 0.8},
+                        "shifted": {"accuracy": 0.8, "logit_gradient_cosine_to_pattern": 1.0},
+                    },
+                    "fine_tune": tune,
+                }
+            },
+        }
+        return [line.split(" | ")[-1] for line in verdict_lines(metrics)[2:]]
+
+    assert verdicts(tune) == ["**reproduced** |"] * 3
+    # Loss-gradients that rise as much as logit-gradients: the resistance claim is contradicted,
+    # and a tempered rise equal to the loss-gradients' is no difference.
+    equal = after(0.6)
+    equal[t] = equal["loss_gradient"]
+    assert verdicts(fine_tune_summary(before, equal, t))[1:] == [
+        "**contradicted** |",
+        "**no difference detected** |",
+    ]
 
 
 def test_sweep_table_places_each_run_in_its_lambda_mu_cell():

@@ -177,26 +177,26 @@ def verdict_lines(metrics: dict) -> list[str]:
                 "reproduced" if same and aligned > 0.99 else "not reproduced",
             )
         )
-        before, after = f["fine_tune"]["before"], f["fine_tune"]["after"]
-        rise = {k: after[k] - before[k] for k in before if k != "accuracy"}
-        tempered = next(k for k in rise if k.startswith("loss_gradient_T"))
+        tune = f["fine_tune"]
+        rise, after = tune["rise"], tune["after"]
+        tempered = tune["temperature_key"]
         rows.append(
             _row(
                 "Loss-gradients resist saliency fooling: their energy in the mask rises by less "
                 "than half the logit-gradients' (App. A)",
-                f"rise {rise['loss_gradient']:+.3f} (loss) vs "
-                f"{rise['logit_gradient']:+.3f} (logit)",
-                "reproduced"
-                if rise["loss_gradient"] < 0.5 * rise["logit_gradient"]
-                else "not reproduced",
+                f"rise {interval(rise['loss_gradient'])} (loss) vs "
+                f"{interval(rise['logit_gradient'])} (logit); loss − ½·logit: "
+                f"{interval(tune['loss_rise_minus_half_logit_rise'])}",
+                _directional(tune["loss_rise_minus_half_logit_rise"], -1),
             )
         )
         rows.append(
             _row(
                 "A high softmax temperature exposes loss-gradients to fooling (App. A)",
-                f"energy after {after[tempered]:.3f} at T = {tempered.split('_T')[-1]} vs "
-                f"{after['loss_gradient']:.3f} at T = 1",
-                "reproduced" if after[tempered] > after["loss_gradient"] else "not reproduced",
+                f"energy after {interval(after[tempered])} at T = {tempered.split('_T')[-1]} vs "
+                f"{interval(after['loss_gradient'])} at T = 1; difference "
+                f"{interval(tune['tempered_minus_loss_after'])}",
+                _directional(tune["tempered_minus_loss_after"], +1),
             )
         )
     if not rows:

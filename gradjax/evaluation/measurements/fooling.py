@@ -27,6 +27,8 @@ from gradjax.evaluation.fooling import (
     shift_logits,
     tempered_loss_gradients,
 )
+from gradjax.evaluation.report_format import interval, pct_interval
+from gradjax.evaluation.stats import mcnemar_p, mean_interval, paired_difference, proportion
 from gradjax.gradients import logit_gradients, loss_gradients
 from gradjax.saliency import pixel_relevance
 from gradjax.steps import (
@@ -50,8 +52,45 @@ class Settings:
     shown_examples: int = 8
 
 
-def _mean_over_batches(ctx, fn, x, y) -> float:
-    return float(np.mean(np.concatenate([np.asarray(fn(xb, yb)) for xb, yb in ctx.batches(x, y)])))
+def _per_example(ctx, fn, x, y) -> np.ndarray:
+    """``fn(xb, yb) -> (b,)`` over the batches of ``x, y``, joined: ``(N,)``."""
+    return np.concatenate([np.asarray(fn(xb, yb)) for xb, yb in ctx.batches(x, y)])
+
+
+def fine_tune_summary(before: dict, after: dict, tempered: str) -> dict:
+    """Intervals of the fine-tune's per-image values, paired where before and after share images.
+
+    Args:
+      before, after: ``{kind: (N,)}`` on the same ``N`` test images: the fraction of each kind of
+        gradient's energy inside the mask, and ``"accuracy"`` (booleans).
+      tempered: the key of the high-temperature loss-gradients.
+
+    Returns:
+      ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95% intervals) and accuracy (Wilson);
+      ``rise``: after − before per kind, paired bootstrap; ``accuracy_change``: paired, with the
+      exact McNemar p; ``loss_rise_minus_half_logit_rise`` (the resistance claim: < 0) and
+      ``tempered_minus_loss_after`` (the temperature claim: > 0), paired bootstrap.
+    """
+    kinds = [k for k in before if k != "accuracy"]
+
+    def intervals(values):
+        return {k: mean_interval(values[k]) for k in kinds} | {
+            "accuracy": proportion(values["accuracy"])
+        }
+
+    rise = {k: after[k] - before[k] for k in kinds}
+    return {
+        "temperature_key": tempered,
+        "before": intervals(before),
+        "after": intervals(after),
+        "rise": {k: paired_difference(after[k], before[k]) for k in kinds},
+        "accuracy_change": paired_difference(after["accuracy"], before["accuracy"])
+        | {"mcnemar_p": mcnemar_p(after["accuracy"], before["accuracy"])},
+        "loss_rise_minus_half_logit_rise": paired_difference(
+            rise["loss_gradient"], 0.5 * rise["logit_gradient"]
+        ),
+        "tempered_minus_loss_after": paired_difference(after[tempered], after["loss_gradient"]),
+    }
 
 
 def measure(ctx: EvalContext, settings: Settings) -> Result:
@@ -118,7 +157,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
 
     def energies(params):
         return {
-            kind: _mean_over_batches(ctx, functools.partial(fn, params), x, y)
+            kind: _per_example(ctx, functools.partial(fn, params), x, y)
             for kind, fn in per_example.items()
         }
 
@@ -141,8 +180,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     fine_tune = {
         "model": ref.name,
         "mask_fraction_of_pixels": float(mask.mean()),
-        "before": energies(ref.params),
-        "after": energies(state.params),
+        **fine_tune_summary(energies(ref.params), energies(state.params), tempered),
         "final_mask_mismatch": float(metrics["mask_mismatch"]),
     }
     result = Result({"num_examples": int(len(x)), "shift": shift, "fine_tune": fine_tune})
@@ -194,18 +232,25 @@ def report(metrics: dict) -> list[str]:
             f"| {key} | {100 * row['accuracy']:.2f} | {row['ce']:.6f} "
             f"| {row['logit_gradient_cosine_to_pattern']:.4f} | {row['loss_gradient_norm']:.6g} |"
         )
-    energy_keys = [k for k in tune["before"] if k != "accuracy"]
+    energy_keys = list(tune["rise"])
     lines += [
         "",
         f"(b) {tune['model']} fine-tuned so that its L1-normalised |logit-gradient| matches a "
         f"top-left square covering {100 * tune['mask_fraction_of_pixels']:.1f}% of the pixels. "
-        "Fraction of gradient energy inside the square:",
+        "Fraction of gradient energy inside the square (95% intervals; after − before paired "
+        "over the same images):",
         "",
         "| | " + " | ".join(energy_keys) + " | accuracy (%) |",
         "|---" * (len(energy_keys) + 2) + "|",
     ]
     for when in ("before", "after"):
         row = tune[when]
-        cells = " | ".join(f"{row[k]:.3f}" for k in energy_keys)
-        lines.append(f"| {when} | {cells} | {100 * row['accuracy']:.2f} |")
+        cells = " | ".join(interval(row[k]) for k in energy_keys)
+        lines.append(f"| {when} | {cells} | {pct_interval(row['accuracy'])} |")
+    cells = " | ".join(interval(tune["rise"][k]) for k in energy_keys)
+    change = tune["accuracy_change"]
+    lines.append(
+        f"| after − before | {cells} | {interval(change, scale=100)} points "
+        f"(McNemar p = {change['mcnemar_p']:.2g}) |"
+    )
     return lines
