@@ -2,8 +2,9 @@
 # The four objectives on CIFAR-10, each short enough to train within a session: the cifar10
 # preset's config (all 50,000 images, resnet-small w16, batch 128, lr 0.1 with one epoch of
 # warm-up, cosine, score-matching at the preset's μ = 1e-3) at 6 epochs instead of 40, all at
-# seed 0, and the baseline at seed 1 (REPRODUCTION, "CIFAR-10 study", tenth and eleventh
-# sessions). The runs' home was emptied between sessions three times in a row and a 40-epoch
+# seed 0, the baseline at seed 1 (REPRODUCTION, "CIFAR-10 study", tenth and eleventh
+# sessions) and the other three at seed 1 too (fourteenth). The runs' home was emptied between
+# sessions three times in a row and a 40-epoch
 # regularised run needs longer than a session. Runs already trained (a `done` file) are skipped;
 # the evaluation after each new run takes from the cache what it keeps per run (accuracy after
 # each epoch, pixel perturbation) and computes again what is one piece over all runs (density
@@ -85,5 +86,13 @@ gan_test gan-test-classifier $OUT/gan-test
 # session; ≈ 3.2 h here, so it may take two sessions; diagnostics off, as in the preset).
 train gan-test-classifier-40ep --objective baseline --model vgg11 --seed 1 --epochs 40 \
   --no-diagnostics --keep-checkpoints 1
+gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+# Second seeds of the regularised objectives (fourteenth session): two draws of each
+# objective's difference to the baseline, not one; then every measurement above again for the
+# eight runs (the per-run pieces of the first five come from the caches).
+T score-matching-seed1 --objective score-matching --mu 1e-3 --seed 1
+T gradient-norm-seed1 --objective gradient-norm --seed 1
+T anti-score-matching-seed1 --objective anti-score-matching --seed 1
+E
 gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 echo "$(date +%T) done"
