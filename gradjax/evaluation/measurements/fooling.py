@@ -66,10 +66,11 @@ def fine_tune_summary(before: dict, after: dict, tempered: str) -> dict:
       tempered: the key of the high-temperature loss-gradients.
 
     Returns:
-      ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95% intervals) and accuracy (Wilson);
-      ``rise``: after − before per kind, paired bootstrap; ``accuracy_change``: paired, with the
-      exact McNemar p; ``loss_rise_minus_half_logit_rise`` (the resistance claim: < 0) and
-      ``tempered_minus_loss_after`` (the temperature claim: > 0), paired bootstrap.
+      ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95%
+      intervals) and accuracy (Wilson); ``rise``: after − before per kind, paired bootstrap;
+      ``accuracy_change``: paired, with the exact McNemar p; ``loss_rise_minus_half_logit_rise``
+      (the resistance claim: < 0) and ``tempered_minus_loss_after`` (the temperature claim:
+      > 0), paired bootstrap.
     """
     kinds = [k for k in before if k != "accuracy"]
 
