@@ -579,6 +579,26 @@ def test_paired_difference_interval_and_verdict():
     assert verdict(noise["low"], noise["high"]) == "no difference detected"
 
 
+def test_accuracy_difference_is_the_paired_bootstrap_with_scipys_exact_mcnemar():
+    from scipy.stats import binomtest
+
+    from gradjax.evaluation.stats import accuracy_difference
+
+    rng = np.random.default_rng(1)
+    b = rng.random(300) < 0.7
+    a = b ^ (rng.random(300) < 0.15)  # about 15% of the answers flipped
+    d = accuracy_difference(a, b, seed=3)
+    np.testing.assert_allclose(d["value"], a.mean() - b.mean())
+    assert d["low"] <= d["value"] <= d["high"] and d["n"] == 300
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    np.testing.assert_allclose(
+        d["mcnemar_p"], binomtest(only_a, only_a + only_b, 0.5).pvalue, rtol=1e-9
+    )
+    # The interval is the paired bootstrap's at the same seed.
+    p = paired_difference(a, b, seed=3)
+    np.testing.assert_allclose([d["low"], d["high"]], [p["low"], p["high"]], rtol=0)
+
+
 def test_excludes_zero_counts_an_endpoint_at_zero_as_covering_it():
     assert excludes_zero(0.1, 0.3) and excludes_zero(-0.3, -0.1)
     assert not excludes_zero(-0.1, 0.3)

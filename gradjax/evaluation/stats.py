@@ -5,6 +5,7 @@
 * :func:`paired_difference`: the difference of two statistics measured on the *same* examples
   (two models on the same test images), by a paired bootstrap over examples.
 * :func:`mcnemar_p`: exact McNemar test for two classifiers' paired correctness.
+* :func:`accuracy_difference`: both of the above for two accuracies on the same examples.
 * :func:`independent_proportion_difference`, :func:`independent_mean_difference`: differences
   of two statistics known only as saved summaries (evaluations run apart), unpaired.
 * :func:`excludes_zero`, :func:`verdict`: what an interval of a difference says.
@@ -95,6 +96,15 @@ def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
     return min(1.0, 2 * tail)
 
 
+def accuracy_difference(correct_a: np.ndarray, correct_b: np.ndarray, seed: int = 0) -> dict:
+    """Accuracy of ``a`` minus ``b`` on the same ``N`` examples (``(N,)`` booleans each): the
+    paired bootstrap of :func:`paired_difference` and ``"mcnemar_p"``, the exact McNemar test."""
+    return {
+        **paired_difference(correct_a, correct_b, seed=seed),
+        "mcnemar_p": mcnemar_p(correct_a, correct_b),
+    }
+
+
 def independent_proportion_difference(
     successes_a: int, n_a: int, successes_b: int, n_b: int, z: float = Z95
 ) -> dict[str, float]:
@@ -163,6 +173,7 @@ def to_json(tree):
 
 __all__ = [
     "Z95",
+    "accuracy_difference",
     "excludes_zero",
     "independent_mean_difference",
     "independent_proportion_difference",

@@ -9,7 +9,7 @@ import dataclasses
 from gradjax.accuracy import make_eval_step, score_split
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import interval, pct_interval, verdict_cell
-from gradjax.evaluation.stats import mcnemar_p, paired_difference, proportion
+from gradjax.evaluation.stats import accuracy_difference, proportion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,10 +32,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     reference = scores[ctx.reference.name]
     runs = {name: {**proportion(s.correct), "ce": s.mean_ce} for name, s in scores.items()}
     differences = {
-        name: {
-            **paired_difference(s.correct, reference.correct, seed=ctx.common.seed),
-            "mcnemar_p": mcnemar_p(s.correct, reference.correct),
-        }
+        name: accuracy_difference(s.correct, reference.correct, seed=ctx.common.seed)
         for name, s in scores.items()
         if name != ctx.reference.name
     }

@@ -22,7 +22,7 @@ from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.seeds import seed_partner, within_seed_spread
-from gradjax.evaluation.stats import excludes_zero, mcnemar_p, paired_difference, proportion
+from gradjax.evaluation.stats import accuracy_difference, excludes_zero, proportion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,10 +79,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             record["difference"] = {
                 "epochs": paired,
                 "by_epoch": [
-                    {
-                        **paired_difference(by_epoch[e], correct[ref][e], seed=ctx.common.seed),
-                        "mcnemar_p": mcnemar_p(by_epoch[e], correct[ref][e]),
-                    }
+                    accuracy_difference(by_epoch[e], correct[ref][e], seed=ctx.common.seed)
                     for e in paired
                 ],
             }

@@ -28,7 +28,12 @@ from gradjax.evaluation.fooling import (
     tempered_loss_gradients,
 )
 from gradjax.evaluation.report_format import interval, pct_interval
-from gradjax.evaluation.stats import mcnemar_p, mean_interval, paired_difference, proportion
+from gradjax.evaluation.stats import (
+    accuracy_difference,
+    mean_interval,
+    paired_difference,
+    proportion,
+)
 from gradjax.gradients import logit_gradients, loss_gradients
 from gradjax.saliency import pixel_relevance
 from gradjax.steps import (
@@ -85,8 +90,7 @@ def fine_tune_summary(before: dict, after: dict, tempered: str) -> dict:
         "before": intervals(before),
         "after": intervals(after),
         "rise": {k: paired_difference(after[k], before[k]) for k in kinds},
-        "accuracy_change": paired_difference(after["accuracy"], before["accuracy"])
-        | {"mcnemar_p": mcnemar_p(after["accuracy"], before["accuracy"])},
+        "accuracy_change": accuracy_difference(after["accuracy"], before["accuracy"]),
         "loss_rise_minus_half_logit_rise": paired_difference(
             rise["loss_gradient"], 0.5 * rise["logit_gradient"]
         ),
