@@ -3,9 +3,10 @@
 # preset's config (all 50,000 images, resnet-small w16, batch 128, lr 0.1 with one epoch of
 # warm-up, cosine, score-matching at the preset's μ = 1e-3) at 6 epochs instead of 40, all at
 # seed 0, the baseline at seed 1 (REPRODUCTION, "CIFAR-10 study", tenth and eleventh
-# sessions) and the other three at seed 1 too (fourteenth). The runs' home was emptied between
-# sessions three times in a row and a 40-epoch
-# regularised run needs longer than a session. Runs already trained (a `done` file) are skipped;
+# sessions) and the other three at seed 1 too (fourteenth), evaluated against the baseline's
+# seed 1 as well (fifteenth: a second draw of each difference). The runs' home was emptied
+# between sessions three times in a row and a 40-epoch regularised run needs longer than a
+# session. Runs already trained (a `done` file) are skipped;
 # the evaluation after each new run takes from the cache what it keeps per run (accuracy after
 # each epoch, pixel perturbation) and computes again what is one piece over all runs (density
 # ratios, the held-out objective): 19 min in all with score-matching added to three runs.
@@ -93,6 +94,18 @@ gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 T score-matching-seed1 --objective score-matching --mu 1e-3 --seed 1
 T gradient-norm-seed1 --objective gradient-norm --seed 1
 T anti-score-matching-seed1 --objective anti-score-matching --seed 1
+E
+gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+# The second draw of every difference (fifteenth session): the seed-1 runs against the
+# baseline's seed 1, paired on the same images (the first baseline named is the reference, also
+# protocol (b)'s fixed model), with the seed-0 baseline as its seed partner. Per-run pieces come
+# from the caches; what compares runs is computed again.
+RUNS=()
+for name in baseline-seed1 score-matching-seed1 gradient-norm-seed1 anti-score-matching-seed1 \
+  baseline; do
+  RUNS+=(--run "$name=$R/$name")
+done
+OUT=$OUT/seed1
 E
 gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 echo "$(date +%T) done"
