@@ -8,6 +8,8 @@ objectives no larger than the two seeds' is marked as within the seed-to-seed di
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from gradjax.evaluation.measurements.density import at_sigma
 from gradjax.evaluation.report_format import MISSING, interval
 from gradjax.evaluation.seeds import seed_partner, within_seed_spread
@@ -67,7 +69,19 @@ def _perturbation_difference(differences: dict, protocol: str, name: str | None)
     return diff["logit-gradient"] if diff and protocol == "own" else diff
 
 
-def verdict_lines(metrics: dict) -> list[str]:
+class Verdicts(NamedTuple):
+    """The claims one evaluation can speak to: ``rows`` of ``(claim, our numbers, the seed
+    partner's value of the same quantity (or "–"), verdict)``, read against ``baseline`` (the
+    run every difference is to), with ``partner`` its seed partner (``None``: none evaluated)."""
+
+    baseline: str | None
+    partner: str | None
+    rows: list[tuple[str, str, str, str]]
+
+
+def verdict_rows(metrics: dict) -> Verdicts:
+    """Every claim of the paper that ``metrics`` (an ``eval.py`` metrics file) holds the
+    measurements for, with its verdict."""
     m = metrics["measurements"]
     obj = _first_of(metrics)
     rows = []
@@ -199,6 +213,12 @@ def verdict_lines(metrics: dict) -> list[str]:
                 _directional(tune["tempered_minus_loss_after"], +1),
             )
         )
+    return Verdicts(base, partner, rows)
+
+
+def verdict_lines(metrics: dict) -> list[str]:
+    """:func:`verdict_rows` as a markdown table (none: no lines)."""
+    _, partner, rows = verdict_rows(metrics)
     if not rows:
         return []
     if partner is None:
@@ -217,4 +237,4 @@ def verdict_lines(metrics: dict) -> list[str]:
     ]
 
 
-__all__ = ["verdict_lines"]
+__all__ = ["Verdicts", "verdict_lines", "verdict_rows"]

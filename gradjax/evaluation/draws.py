@@ -1,0 +1,104 @@
+"""The paper's claims over several draws of one comparison: the same objectives trained again
+with another seed and evaluated against that seed's baseline (a separate ``eval.py`` run whose
+first baseline is the second seed's).
+
+One evaluation's intervals cover the sampling of test images, not of training runs: a
+difference between objectives shows what one pair of trained models does. An effect of the
+objective should show in every draw, each with its own paired intervals; two draws that
+disagree say the difference is of the order of run-to-run chance. Each draw's verdict is
+:func:`~gradjax.evaluation.verdicts.verdict_rows`'s (with its own seed-to-seed qualifier);
+the last column says whether the draws agree. Usage::
+
+    python -m gradjax.evaluation.draws results/cifar10-6ep/metrics.json \\
+        results/cifar10-6ep/seed1/metrics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from gradjax.evaluation.report_format import MISSING, table_head
+from gradjax.evaluation.verdicts import verdict_rows
+
+WITHIN_SEEDS = ", within the seed-to-seed difference"
+
+
+def agreement(outcomes: Sequence[str | None]) -> str:
+    """The verdict over draws from each draw's verdict (``None``: the draw lacks the claim).
+
+    The same verdict in every draw is that verdict, "in both draws" (or "in all N draws");
+    draws whose difference was no larger than their seed pair's are counted after it.
+    Different verdicts, or a draw without the claim, are said as such: a claim is not settled
+    by the draws that agree.
+    """
+    if not outcomes:
+        raise ValueError("no draws")
+    if any(o is None for o in outcomes):
+        measured = sum(o is not None for o in outcomes)
+        return f"measured in {measured} of {len(outcomes)} draws"
+    plain = {o.removesuffix(WITHIN_SEEDS) for o in outcomes}
+    if len(plain) > 1:
+        return "draws disagree"
+    (outcome,) = plain
+    said = f"{outcome} in {'both' if len(outcomes) == 2 else f'all {len(outcomes)}'} draws"
+    within = sum(o.endswith(WITHIN_SEEDS) for o in outcomes)
+    return f"{said} ({within} within the seed-to-seed difference)" if within else said
+
+
+def draws_table(metrics_by_draw: Mapping[str, Mapping]) -> list[str]:
+    """A markdown table: one row per claim any draw holds (in the order first met), one column
+    per draw (``{label: metrics}``; that draw's numbers and verdict) and their agreement.
+
+    Raises:
+      ValueError: fewer than two draws, or a draw with no baseline run.
+    """
+    if len(metrics_by_draw) < 2:
+        raise ValueError(f"need at least two draws, got {len(metrics_by_draw)}")
+    cells: dict[str, dict[str, tuple[str, str]]] = {}
+    columns = []
+    for label, metrics in metrics_by_draw.items():
+        verdicts = verdict_rows(metrics)
+        if verdicts.baseline is None:
+            raise ValueError(f"draw {label!r} has no baseline run to compare against")
+        columns.append(f"{label}: against {verdicts.baseline} (95% CI)")
+        for claim, ours, _, outcome in verdicts.rows:
+            cells.setdefault(claim, {})[label] = (ours, outcome)
+    lines = table_head(["claim (paper)", *columns, "over the draws"])
+    for claim, by_draw in cells.items():
+        found = [by_draw.get(label) for label in metrics_by_draw]
+        shown = [f"{c[0]}: {c[1]}" if c else MISSING for c in found]
+        outcome = agreement([c and c[1] for c in found])
+        lines.append("| " + " | ".join([claim, *shown, f"**{outcome}**"]) + " |")
+    return lines
+
+
+def _labelled(argument: str) -> tuple[str, Path]:
+    """``[LABEL=]METRICS.json``; the label defaults to the file's directory name."""
+    label, _, path = argument.rpartition("=")
+    return label or Path(path).parent.name, Path(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "draws", nargs="+", type=_labelled, help="[LABEL=]METRICS.json, one per draw (≥ 2)"
+    )
+    args = p.parse_args(argv)
+    labels = [label for label, _ in args.draws]
+    if len(set(labels)) < len(labels):
+        p.error(f"two draws share a label: {labels}; name them LABEL=METRICS.json")
+    try:
+        draws = {label: json.loads(path.read_text()) for label, path in args.draws}
+        lines = draws_table(draws)
+    except (OSError, ValueError) as e:
+        p.error(str(e))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

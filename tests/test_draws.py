@@ -1,0 +1,101 @@
+"""gradjax.evaluation.draws: verdicts over two draws of the same comparison, against verdicts
+written out by hand for hand-made metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from gradjax.config import ObjectiveConfig, RunConfig, TrainConfig
+from gradjax.evaluation.draws import agreement, draws_table, main
+
+
+def _config(objective: str, seed: int) -> dict:
+    return dataclasses.asdict(
+        TrainConfig(objective=ObjectiveConfig(objective), run=RunConfig(seed=seed))
+    )
+
+
+def _diff(value: float) -> dict:
+    """An accuracy difference whose interval (±0.001) excludes 0 unless ``value`` is 0."""
+    return {"value": value, "low": value - 0.001, "high": value + 0.001}
+
+
+def _draw(seed: int, sm: float, gn: float, seeds: float) -> dict:
+    """One draw's metrics: the baseline at ``seed`` first (the reference), score-matching and
+    gradient-norm at that seed, and the baseline at the other seed as the seed partner, with
+    their accuracy differences to the reference."""
+    other = 1 - seed
+    names = {
+        f"baseline-s{seed}": ("baseline", seed),
+        f"score-matching-s{seed}": ("score-matching", seed),
+        f"gradient-norm-s{seed}": ("gradient-norm", seed),
+        f"baseline-s{other}": ("baseline", other),
+    }
+    differences = dict(zip(list(names)[1:], map(_diff, (sm, gn, seeds)), strict=True))
+    return {
+        "runs": {n: {"config": _config(o, s)} for n, (o, s) in names.items()},
+        "measurements": {"accuracy": {"difference": differences}},
+    }
+
+
+def test_agreement_names_the_shared_verdict_or_the_disagreement():
+    within = "reproduced, within the seed-to-seed difference"
+    assert agreement(["reproduced", "reproduced"]) == "reproduced in both draws"
+    assert agreement(["reproduced", within]) == (
+        "reproduced in both draws (1 within the seed-to-seed difference)"
+    )
+    assert agreement(["contradicted"] * 3) == "contradicted in all 3 draws"
+    assert agreement(["reproduced", "no difference detected"]) == "draws disagree"
+    assert agreement(["reproduced", None]) == "measured in 1 of 2 draws"
+    with pytest.raises(ValueError, match="no draws"):
+        agreement([])
+
+
+def test_draws_table_puts_each_draws_verdict_beside_the_others():
+    # Score-matching: lower accuracy in both draws, beyond the seeds' difference in the first
+    # only; gradient-norm: lower in the first, higher in the second.
+    first = _draw(0, sm=-0.02, gn=-0.02, seeds=-0.01)
+    second = _draw(1, sm=-0.005, gn=+0.02, seeds=+0.01)
+    lines = draws_table({"seed 0": first, "seed 1": second})
+    assert lines[0] == (
+        "| claim (paper) | seed 0: against baseline-s0 (95% CI) | "
+        "seed 1: against baseline-s1 (95% CI) | over the draws |"
+    )
+    sm, gn = (
+        next(x for x in lines if x.startswith(f"| {o}: test accuracy"))
+        for o in ("score-matching", "gradient-norm")
+    )
+    assert sm.endswith(
+        "| Δ = -2 [-2.1, -1.9] points: reproduced "
+        "| Δ = -0.5 [-0.6, -0.4] points: reproduced, within the seed-to-seed difference "
+        "| **reproduced in both draws (1 within the seed-to-seed difference)** |"
+    )
+    assert gn.endswith(
+        "| Δ = -2 [-2.1, -1.9] points: reproduced | Δ = 2 [1.9, 2.1] points: contradicted "
+        "| **draws disagree** |"
+    )
+    # A claim only one draw measured: its cell is missing and the last column says so.
+    del second["measurements"]["accuracy"]["difference"]["gradient-norm-s1"]
+    gn = next(x for x in draws_table({"a": first, "b": second}) if "| gradient-norm:" in x)
+    assert gn.endswith("| – | **measured in 1 of 2 draws** |")
+
+
+def test_draws_table_and_cli_refuse_what_they_cannot_compare(tmp_path, capsys):
+    draw = _draw(0, sm=-0.02, gn=-0.02, seeds=-0.01)
+    with pytest.raises(ValueError, match="at least two draws"):
+        draws_table({"only": draw})
+    no_baseline = {**draw, "runs": {"x": {"config": _config("gradient-norm", 0)}}}
+    with pytest.raises(ValueError, match="'b' has no baseline"):
+        draws_table({"a": draw, "b": no_baseline})
+    for name, metrics in (("a", draw), ("b", _draw(1, sm=-0.005, gn=0.02, seeds=0.01))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+    assert main([str(tmp_path / "a" / "metrics.json"), str(tmp_path / "b" / "metrics.json")]) == 0
+    assert "| a: against baseline-s0 (95% CI) | b: against" in capsys.readouterr().out
+    same = str(tmp_path / "a" / "metrics.json")
+    with pytest.raises(SystemExit):
+        main([same, same])
+    assert "two draws share a label" in capsys.readouterr().err
