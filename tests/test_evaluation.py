@@ -709,7 +709,7 @@ def test_fooling_intervals_are_paired_over_the_same_images_and_decide_the_verdic
         }
 
     resisting = after(0.05)
-    tune = fine_tune_summary(before, resisting, t)
+    tune = fine_tune_summary(before, resisting, t, seed=0)
     # Values are the plain per-image means, recomputed here.
     np.testing.assert_allclose(tune["before"]["loss_gradient"]["value"], base.mean())
     np.testing.assert_allclose(
@@ -735,6 +735,10 @@ def test_fooling_intervals_are_paired_over_the_same_images_and_decide_the_verdic
     rise = tune["rise"]["loss_gradient"]
     unpaired = 2 * 1.96 * np.sqrt(2 * base.var() / n)
     assert rise["high"] - rise["low"] < 0.5 * unpaired
+    # The bootstrap resamples with the evaluation's seed, as every other paired interval does.
+    reseeded = fine_tune_summary(before, resisting, t, seed=1)["rise"]["loss_gradient"]
+    assert reseeded == paired_difference(resisting["loss_gradient"], base, seed=1)
+    assert reseeded["low"] != rise["low"]
 
     def verdicts(tune):
         metrics = {
@@ -756,7 +760,7 @@ def test_fooling_intervals_are_paired_over_the_same_images_and_decide_the_verdic
     # and a tempered rise equal to the loss-gradients' is no difference.
     equal = after(0.6)
     equal[t] = equal["loss_gradient"]
-    assert verdicts(fine_tune_summary(before, equal, t))[1:] == [
+    assert verdicts(fine_tune_summary(before, equal, t, seed=0))[1:] == [
         "**contradicted** |",
         "**no difference detected** |",
     ]

@@ -62,13 +62,14 @@ def _per_example(ctx, fn, x, y) -> np.ndarray:
     return np.concatenate([np.asarray(fn(xb, yb)) for xb, yb in ctx.batches(x, y)])
 
 
-def fine_tune_summary(before: dict, after: dict, tempered: str) -> dict:
+def fine_tune_summary(before: dict, after: dict, tempered: str, seed: int) -> dict:
     """Intervals of the fine-tune's per-image values, paired where before and after share images.
 
     Args:
       before, after: ``{kind: (N,)}`` on the same ``N`` test images: the fraction of each kind of
         gradient's energy inside the mask, and ``"accuracy"`` (booleans).
       tempered: the key of the high-temperature loss-gradients.
+      seed: the bootstrap's resampling seed (the evaluation's, as for every paired interval).
 
     Returns:
       ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95%
@@ -89,12 +90,14 @@ def fine_tune_summary(before: dict, after: dict, tempered: str) -> dict:
         "temperature_key": tempered,
         "before": intervals(before),
         "after": intervals(after),
-        "rise": {k: paired_difference(after[k], before[k]) for k in kinds},
-        "accuracy_change": accuracy_difference(after["accuracy"], before["accuracy"]),
+        "rise": {k: paired_difference(after[k], before[k], seed=seed) for k in kinds},
+        "accuracy_change": accuracy_difference(after["accuracy"], before["accuracy"], seed=seed),
         "loss_rise_minus_half_logit_rise": paired_difference(
-            rise["loss_gradient"], 0.5 * rise["logit_gradient"]
+            rise["loss_gradient"], 0.5 * rise["logit_gradient"], seed=seed
         ),
-        "tempered_minus_loss_after": paired_difference(after[tempered], after["loss_gradient"]),
+        "tempered_minus_loss_after": paired_difference(
+            after[tempered], after["loss_gradient"], seed=seed
+        ),
     }
 
 
@@ -185,7 +188,9 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     fine_tune = {
         "model": ref.name,
         "mask_fraction_of_pixels": float(mask.mean()),
-        **fine_tune_summary(energies(ref.params), energies(state.params), tempered),
+        **fine_tune_summary(
+            energies(ref.params), energies(state.params), tempered, ctx.common.seed
+        ),
         "final_mask_mismatch": float(metrics["mask_mismatch"]),
     }
     result = Result({"num_examples": int(len(x)), "shift": shift, "fine_tune": fine_tune})
