@@ -2,7 +2,7 @@
 # The four objectives on CIFAR-10, each short enough to train within a session: the cifar10
 # preset's config (all 50,000 images, resnet-small w16, batch 128, lr 0.1 with one epoch of
 # warm-up, cosine, score-matching at the preset's μ = 1e-3) at 6 epochs instead of 40, all at
-# seed 0, the baseline at seed 1 (REPRODUCTION, "CIFAR-10 study", tenth and eleventh
+# seed 0, the baseline at seed 1 (docs/cifar10-log.md, tenth and eleventh
 # sessions) and the other three at seed 1 too (fourteenth), evaluated against the baseline's
 # seed 1 as well (fifteenth: a second draw of each difference). The runs' home was emptied
 # between sessions three times in a row and a 40-epoch regularised run needs longer than a
