@@ -9,7 +9,7 @@ import json
 import pytest
 
 from gradjax.config import ObjectiveConfig, RunConfig, TrainConfig
-from gradjax.evaluation.draws import agreement, draws_table, main
+from gradjax.evaluation.draws import agreement, draws_table, main, merged
 
 
 def _config(objective: str, seed: int) -> dict:
@@ -99,3 +99,37 @@ def test_draws_table_and_cli_refuse_what_they_cannot_compare(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([same, same])
     assert "two draws share a label" in capsys.readouterr().err
+
+
+def test_a_draw_split_over_several_evaluations_reads_as_one():
+    whole = _draw(0, sm=-0.02, gn=-0.02, seeds=-0.01)
+    fooling = {"shift": {"original": {"accuracy": 0.8}}}
+    part = {"runs": {"baseline-s0": whole["runs"]["baseline-s0"]}}
+    joined = merged([whole, {**part, "measurements": {"fooling": fooling}}])
+    assert joined["runs"] == whole["runs"]
+    assert joined["measurements"] == {**whole["measurements"], "fooling": fooling}
+    with pytest.raises(ValueError, match="'accuracy' is in two files"):
+        merged([whole, whole])
+    other = {"runs": {"baseline-s0": {"config": _config("baseline", 5)}}, "measurements": {}}
+    with pytest.raises(ValueError, match="'baseline-s0' has different configs"):
+        merged([whole, other])
+
+
+def test_cli_reads_comma_joined_files_as_one_draw(tmp_path, capsys):
+    def write(name, metrics):
+        (tmp_path / name).write_text(json.dumps(metrics))
+        return str(tmp_path / name)
+
+    def gan_test(sm, seeds):  # GAN-test differences to the reference, as eval.py saves them
+        values = zip(names, (sm, seeds), strict=True)
+        return {"difference": {n: {"generated": _diff(v)} for n, v in values}}
+
+    a = _draw(0, sm=-0.02, gn=-0.02, seeds=-0.01)
+    b = _draw(1, sm=-0.005, gn=0.02, seeds=0.01)
+    names = ("score-matching-s0", "baseline-s1")
+    a_gan = {"runs": a["runs"], "measurements": {"gan-test": gan_test(0.1, -0.05)}}
+    whole = {"x": merged([a, a_gan]), "y": b}
+    assert any("GAN-test" in line for line in draws_table(whole))
+    files = f"x={write('a.json', a)},{write('a_gan.json', a_gan)}"
+    assert main([files, f"y={write('b.json', b)}"]) == 0
+    assert capsys.readouterr().out.splitlines() == draws_table(whole)

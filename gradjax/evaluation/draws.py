@@ -9,8 +9,11 @@ disagree say the difference is of the order of run-to-run chance. Each draw's ve
 :func:`~gradjax.evaluation.verdicts.verdict_rows`'s (with its own seed-to-seed qualifier);
 the last column says whether the draws agree. Usage::
 
-    python -m gradjax.evaluation.draws results/cifar10-6ep/metrics.json \\
-        results/cifar10-6ep/seed1/metrics.json
+    python -m gradjax.evaluation.draws "seed 0=results/cifar10-6ep/metrics.json" \\
+        "seed 1=results/cifar10-6ep/seed1/metrics.json"
+
+A draw may be several files, comma-separated: the separate evaluations of one set of runs
+(e.g. ``…/metrics.json,…/perturbation-2000/metrics.json``), read together.
 """
 
 from __future__ import annotations
@@ -76,23 +79,54 @@ def draws_table(metrics_by_draw: Mapping[str, Mapping]) -> list[str]:
     return lines
 
 
-def _labelled(argument: str) -> tuple[str, Path]:
-    """``[LABEL=]METRICS.json``; the label defaults to the file's directory name."""
-    label, _, path = argument.rpartition("=")
-    return label or Path(path).parent.name, Path(path)
+def merged(parts: Sequence[Mapping]) -> dict:
+    """One draw's metrics from the files of its separate evaluations (e.g. accuracy on all
+    test images in one, perturbation on a subset in another): their runs and measurements
+    together.
+
+    Raises:
+      ValueError: one measurement in two files, or one run name with two configs.
+    """
+    runs: dict = {}
+    measurements: dict = {}
+    for part in parts:
+        for name, run in part["runs"].items():
+            if name in runs and runs[name]["config"] != run["config"]:
+                raise ValueError(f"run {name!r} has different configs in two files")
+            runs.setdefault(name, run)
+        for name, result in part["measurements"].items():
+            if name in measurements:
+                raise ValueError(f"measurement {name!r} is in two files of one draw")
+            measurements[name] = result
+    return {"runs": runs, "measurements": measurements}
+
+
+def _labelled(argument: str) -> tuple[str, list[Path]]:
+    """``[LABEL=]METRICS.json[,METRICS.json...]``; the label defaults to the first file's
+    directory name."""
+    label, _, paths = argument.rpartition("=")
+    files = [Path(p) for p in paths.split(",")]
+    return label or files[0].parent.name, files
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "draws", nargs="+", type=_labelled, help="[LABEL=]METRICS.json, one per draw (≥ 2)"
+        "draws",
+        nargs="+",
+        type=_labelled,
+        help="[LABEL=]METRICS.json[,METRICS.json...], one per draw (≥ 2); a draw's files are "
+        "its separate evaluations, read together",
     )
     args = p.parse_args(argv)
     labels = [label for label, _ in args.draws]
     if len(set(labels)) < len(labels):
         p.error(f"two draws share a label: {labels}; name them LABEL=METRICS.json")
     try:
-        draws = {label: json.loads(path.read_text()) for label, path in args.draws}
+        draws = {
+            label: merged([json.loads(path.read_text()) for path in paths])
+            for label, paths in args.draws
+        }
         lines = draws_table(draws)
     except (OSError, ValueError) as e:
         p.error(str(e))

@@ -105,7 +105,15 @@ for name in baseline-seed1 score-matching-seed1 gradient-norm-seed1 anti-score-m
   baseline; do
   RUNS+=(--run "$name=$R/$name")
 done
+FIRST=$OUT
 OUT=$OUT/seed1
 E
 gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+# Both draws of every claim side by side: a draw is its three evaluations read together.
+draw() {
+  local parts=(metrics.json perturbation-2000/metrics.json gan-test-40ep-classifier/metrics.json)
+  echo "$1=$(printf "$2/%s," "${parts[@]}" | sed 's/,$//')"
+}
+.venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" "$(draw "seed 1" $OUT)" \
+  > $OUT/draws.md
 echo "$(date +%T) done"
