@@ -25,9 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gradjax.evaluation.report_format import MISSING, table_head
-from gradjax.evaluation.verdicts import verdict_rows
-
-WITHIN_SEEDS = ", within the seed-to-seed difference"
+from gradjax.evaluation.verdicts import WITHIN_SEEDS, verdict_rows
 
 
 def agreement(outcomes: Sequence[str | None]) -> str:

@@ -15,6 +15,9 @@ from gradjax.evaluation.report_format import MISSING, interval
 from gradjax.evaluation.seeds import seed_partner, within_seed_spread
 from gradjax.evaluation.stats import verdict
 
+# Appended to a verdict whose difference is no larger than the seed pair's.
+WITHIN_SEEDS = ", within the seed-to-seed difference"
+
 # The paper's CIFAR-100 accuracies (Table 1): every regulariser costs some accuracy.
 PAPER_ACCURACY = {
     "baseline": 78.01,
@@ -51,7 +54,7 @@ def _compared(
     if seed_diff is not None:
         seed = f"Δ = {interval(seed_diff, scale=scale)}{unit}"
         if outcome != "no difference detected" and within_seed_spread(diff, seed_diff):
-            outcome += ", within the seed-to-seed difference"
+            outcome += WITHIN_SEEDS
     return _row(claim, f"Δ = {interval(diff, scale=scale)}{unit}", outcome, seed)
 
 
@@ -237,4 +240,4 @@ def verdict_lines(metrics: dict) -> list[str]:
     ]
 
 
-__all__ = ["Verdicts", "verdict_lines", "verdict_rows"]
+__all__ = ["WITHIN_SEEDS", "Verdicts", "verdict_lines", "verdict_rows"]
