@@ -89,31 +89,40 @@ train gan-test-classifier-40ep --objective baseline --model vgg11 --seed 1 --epo
   --no-diagnostics --keep-checkpoints 1
 gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 # Second seeds of the regularised objectives (fourteenth session): two draws of each
-# objective's difference to the baseline, not one; then every measurement above again for the
-# eight runs (the per-run pieces of the first five come from the caches).
+# objective's difference to the baseline, not one.
 T score-matching-seed1 --objective score-matching --mu 1e-3 --seed 1
 T gradient-norm-seed1 --objective gradient-norm --seed 1
 T anti-score-matching-seed1 --objective anti-score-matching --seed 1
-E
-gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
-# The second draw of every difference (fifteenth session): the seed-1 runs against the
-# baseline's seed 1, paired on the same images (the first baseline named is the reference, also
-# protocol (b)'s fixed model), with the seed-0 baseline as its seed partner. Per-run pieces come
-# from the caches; what compares runs is computed again.
-RUNS=()
-for name in baseline-seed1 score-matching-seed1 gradient-norm-seed1 anti-score-matching-seed1 \
-  baseline; do
-  RUNS+=(--run "$name=$R/$name")
-done
+ALL=("${RUNS[@]}")
 FIRST=$OUT
-OUT=$OUT/seed1
-E
-gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 # Both draws of every claim side by side: a draw is its three evaluations read together.
 draw() {
   local parts=(metrics.json perturbation-2000/metrics.json gan-test-40ep-classifier/metrics.json)
   echo "$1=$(printf "$2/%s," "${parts[@]}" | sed 's/,$//')"
 }
-.venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" "$(draw "seed 1" $OUT)" \
-  > $OUT/draws.md
+draws() {
+  .venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" \
+    "$(draw "seed 1" $FIRST/seed1)" > $FIRST/seed1/draws.md
+}
+# The second draw of every difference (fifteenth session): the seed-1 runs against the
+# baseline's seed 1, paired on the same images (the first baseline named is the reference, also
+# protocol (b)'s fixed model), with the seed-0 baseline as its seed partner. Per-run pieces come
+# from the caches; what compares runs is computed again. First, as it is what the seeds are for
+# (sixteenth session).
+RUNS=()
+for name in baseline-seed1 score-matching-seed1 gradient-norm-seed1 anti-score-matching-seed1 \
+  baseline; do
+  RUNS+=(--run "$name=$R/$name")
+done
+OUT=$FIRST/seed1
+E
+gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+draws
+# Then every measurement above again for the eight runs together (the per-run pieces come from
+# the caches), and the draws again from the eight-run evaluation.
+RUNS=("${ALL[@]}")
+OUT=$FIRST
+E
+gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+draws
 echo "$(date +%T) done"
