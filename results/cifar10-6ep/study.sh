@@ -53,7 +53,8 @@ E() {
   evaluate evaluated --out $OUT --cache-dir "$R/cache" \
     --measurements accuracy,accuracy-epochs,density
   # 2,000 test images drawn by the seed: pixel perturbation (six methods, own and fixed model)
-  # and the held-out score-matching objective (0.13 s an image and model for perturbation).
+  # and, on the first 500 of them, the held-out score-matching objective (0.13 s an image and
+  # model for perturbation).
   evaluate perturbed --out $OUT/perturbation-2000 --cache-dir "$R/cache-2000" \
     --num-examples 2000 --measurements perturbation,score-matching-objective
 }
