@@ -50,6 +50,13 @@ def test_agreement_names_the_shared_verdict_or_the_disagreement():
     assert agreement(["contradicted"] * 3) == "contradicted in all 3 draws"
     assert agreement(["reproduced", "no difference detected"]) == "draws disagree"
     assert agreement(["reproduced", None]) == "measured in 1 of 2 draws"
+    # A draw without the claim is counted, not taken as agreement or disagreement.
+    assert agreement(["reproduced", None, within]) == (
+        "reproduced in both draws (1 within the seed-to-seed difference; 1 of 3 not measured)"
+    )
+    assert agreement([None, "reproduced", "contradicted"]) == (
+        "draws disagree (1 of 3 not measured)"
+    )
     with pytest.raises(ValueError, match="no draws"):
         agreement([])
 

@@ -31,23 +31,30 @@ from gradjax.evaluation.verdicts import WITHIN_SEEDS, verdict_rows
 def agreement(outcomes: Sequence[str | None]) -> str:
     """The verdict over draws from each draw's verdict (``None``: the draw lacks the claim).
 
-    The same verdict in every draw is that verdict, "in both draws" (or "in all N draws");
-    draws whose difference was no larger than their seed pair's are counted after it.
-    Different verdicts, or a draw without the claim, are said as such: a claim is not settled
-    by the draws that agree.
+    The same verdict in every draw that measured the claim is that verdict, "in both draws"
+    (or "in all N draws"); draws whose difference was no larger than their seed pair's, and
+    draws without the claim, are counted after it. Different verdicts are said as such: a
+    claim is not settled by the draws that agree. Fewer than two draws with the claim give no
+    agreement, only how many measured it.
     """
     if not outcomes:
         raise ValueError("no draws")
-    if any(o is None for o in outcomes):
-        measured = sum(o is not None for o in outcomes)
-        return f"measured in {measured} of {len(outcomes)} draws"
-    plain = {o.removesuffix(WITHIN_SEEDS) for o in outcomes}
+    measured = [o for o in outcomes if o is not None]
+    if len(measured) < 2:
+        return f"measured in {len(measured)} of {len(outcomes)} draws"
+    notes = []
+    plain = {o.removesuffix(WITHIN_SEEDS) for o in measured}
     if len(plain) > 1:
-        return "draws disagree"
-    (outcome,) = plain
-    said = f"{outcome} in {'both' if len(outcomes) == 2 else f'all {len(outcomes)}'} draws"
-    within = sum(o.endswith(WITHIN_SEEDS) for o in outcomes)
-    return f"{said} ({within} within the seed-to-seed difference)" if within else said
+        said = "draws disagree"
+    else:
+        (outcome,) = plain
+        said = f"{outcome} in {'both' if len(measured) == 2 else f'all {len(measured)}'} draws"
+        within = sum(o.endswith(WITHIN_SEEDS) for o in measured)
+        if within:
+            notes.append(f"{within} within the seed-to-seed difference")
+    if len(measured) < len(outcomes):
+        notes.append(f"{len(outcomes) - len(measured)} of {len(outcomes)} not measured")
+    return f"{said} ({'; '.join(notes)})" if notes else said
 
 
 def draws_table(metrics_by_draw: Mapping[str, Mapping]) -> list[str]:

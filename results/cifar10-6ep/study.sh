@@ -94,36 +94,42 @@ gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
 T score-matching-seed1 --objective score-matching --mu 1e-3 --seed 1
 T gradient-norm-seed1 --objective gradient-norm --seed 1
 T anti-score-matching-seed1 --objective anti-score-matching --seed 1
-ALL=("${RUNS[@]}")
 FIRST=$OUT
-# Both draws of every claim side by side: a draw is its three evaluations read together.
+# Every draw of every claim side by side: a draw is its three evaluations read together.
 draw() {
   local parts=(metrics.json perturbation-2000/metrics.json gan-test-40ep-classifier/metrics.json)
   echo "$1=$(printf "$2/%s," "${parts[@]}" | sed 's/,$//')"
 }
+# "$@": the labelled draws after the first.
 draws() {
-  .venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" \
-    "$(draw "seed 1" $FIRST/seed1)" > $FIRST/seed1/draws.md
+  .venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" "$@" \
+    > $FIRST/draws.md
 }
-# The second draw of every difference (fifteenth session): the seed-1 runs against the
-# baseline's seed 1, paired on the same images (the first baseline named is the reference, also
-# protocol (b)'s fixed model), with the seed-0 baseline as its seed partner. Per-run pieces come
-# from the caches; what compares runs is computed again. First, as it is what the seeds are for
-# (sixteenth session).
-RUNS=()
-for name in baseline-seed1 score-matching-seed1 gradient-norm-seed1 anti-score-matching-seed1 \
-  baseline; do
-  RUNS+=(--run "$name=$R/$name")
-done
-OUT=$FIRST/seed1
-E
-gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
-draws
-# Then every measurement above again for the eight runs together (the per-run pieces come from
-# the caches), and the draws again from the eight-run evaluation.
-RUNS=("${ALL[@]}")
-OUT=$FIRST
-E
-gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
-draws
+# One draw (seed $1) against that seed's baseline, paired on the same images: the baseline at
+# that seed first (the reference, also protocol (b)'s fixed model), then the runs "$@", where
+# the first other baseline is the reference's seed partner (one draw of the chance difference).
+# Per-run pieces come from the caches; what compares runs is computed again.
+evaluate_draw() {
+  local seed=$1; shift
+  RUNS=()
+  for name in baseline-seed$seed "$@"; do
+    RUNS+=(--run "$name=$R/$name")
+  done
+  OUT=$FIRST/seed$seed
+  E
+  gan_test gan-test-classifier-40ep $OUT/gan-test-40ep-classifier
+}
+# The second draw of every difference (fifteenth session), first, as it is what the seeds are
+# for (sixteenth session).
+evaluate_draw 1 score-matching-seed1 gradient-norm-seed1 anti-score-matching-seed1 baseline
+draws "$(draw "seed 1" $FIRST/seed1)"
+# A third baseline seed and a third draw (seventeenth session): the baseline at seed 2 gives two
+# more baseline pairs (against seeds 0 and 1: the yardstick seen three times, not once), and the
+# draws that disagreed get a third vote, anti-score-matching's first as it is the cheapest. The
+# seed-0 baseline is the seed partner, as in the second draw; the seed-1 baseline is evaluated
+# with them for the third pair, the one it makes with seed 2.
+train baseline-seed2 --objective baseline --seed 2
+train anti-score-matching-seed2 --objective anti-score-matching --seed 2
+evaluate_draw 2 anti-score-matching-seed2 baseline baseline-seed1
+draws "$(draw "seed 1" $FIRST/seed1)" "$(draw "seed 2" $FIRST/seed2)"
 echo "$(date +%T) done"
