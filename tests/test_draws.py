@@ -9,6 +9,7 @@ import json
 import pytest
 
 from gradjax.config import ObjectiveConfig, RunConfig, TrainConfig
+from gradjax.evaluation import draws
 from gradjax.evaluation.draws import agreement, draws_table, main, merged
 
 
@@ -90,6 +91,41 @@ def test_draws_table_puts_each_draws_verdict_beside_the_others():
     assert gn.endswith("| – | **measured in 1 of 2 draws** |")
 
 
+def test_draws_figure_draws_each_difference_beside_its_seed_pairs(tmp_path, monkeypatch):
+    # The figure's panels from hand-made draws: one per claim, a row per draw that measured it,
+    # in points as the table prints them (the differences × 100), the seed pair's beside it.
+    drawn = {}
+    monkeypatch.setattr(
+        draws, "interval_panels", lambda path, panels, **kw: drawn.update(panels) or path
+    )
+    first = _draw(0, sm=-0.02, gn=-0.03, seeds=-0.01)
+    second = _draw(1, sm=-0.005, gn=+0.02, seeds=+0.01)
+    del second["measurements"]["accuracy"]["difference"]["gradient-norm-s1"]
+    draws.draws_figure({"seed 0": first, "seed 1": second}, tmp_path / "d.png")
+    (sm_title, sm), (gn_title, gn) = drawn.items()
+    assert sm_title.startswith("score-matching: test accuracy") and sm_title.endswith("[points]")
+    assert [label for label, _, _ in sm] == ["seed 0", "seed 1"]
+    assert [label for label, _, _ in gn] == ["seed 0"]
+
+    def close(record, value):
+        return record == pytest.approx({"value": value, "low": value - 0.1, "high": value + 0.1})
+
+    assert close(sm[0][1], -2) and close(sm[0][2], -1)
+    assert close(sm[1][1], -0.5) and close(sm[1][2], 1)
+    assert close(gn[0][1], -3) and close(gn[0][2], -1)
+
+
+def test_interval_panels_writes_a_png_and_refuses_nothing_to_draw(tmp_path):
+    from gradjax.evaluation.figures import interval_panels
+
+    record = {"value": 1.0, "low": 0.5, "high": 1.5}
+    panels = {f"claim {i}": [("a", record, None), ("b", None, record)] for i in range(4)}
+    path = interval_panels(tmp_path / "p.png", panels, reference_label="ref")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="no panels"):
+        interval_panels(tmp_path / "q.png", {}, reference_label="ref")
+
+
 def test_draws_table_and_cli_refuse_what_they_cannot_compare(tmp_path, capsys):
     draw = _draw(0, sm=-0.02, gn=-0.02, seeds=-0.01)
     with pytest.raises(ValueError, match="at least two draws"):
@@ -100,8 +136,10 @@ def test_draws_table_and_cli_refuse_what_they_cannot_compare(tmp_path, capsys):
     for name, metrics in (("a", draw), ("b", _draw(1, sm=-0.005, gn=0.02, seeds=0.01))):
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
-    assert main([str(tmp_path / "a" / "metrics.json"), str(tmp_path / "b" / "metrics.json")]) == 0
+    files = [str(tmp_path / "a" / "metrics.json"), str(tmp_path / "b" / "metrics.json")]
+    assert main([*files, "--figure", str(tmp_path / "draws.png")]) == 0
     assert "| a: against baseline-s0 (95% CI) | b: against" in capsys.readouterr().out
+    assert (tmp_path / "draws.png").stat().st_size > 0
     same = str(tmp_path / "a" / "metrics.json")
     with pytest.raises(SystemExit):
         main([same, same])

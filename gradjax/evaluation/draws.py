@@ -10,7 +10,7 @@ disagree say the difference is of the order of run-to-run chance. Each draw's ve
 the last column says whether the draws agree. Usage::
 
     python -m gradjax.evaluation.draws "seed 0=results/cifar10-6ep/metrics.json" \\
-        "seed 1=results/cifar10-6ep/seed1/metrics.json"
+        "seed 1=results/cifar10-6ep/seed1/metrics.json" [--figure draws.png]
 
 A draw may be several files, comma-separated: the separate evaluations of one set of runs
 (e.g. ``…/metrics.json,…/perturbation-2000/metrics.json``), read together.
@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from gradjax.evaluation.figures import interval_panels
 from gradjax.evaluation.report_format import MISSING, table_head
-from gradjax.evaluation.verdicts import WITHIN_SEEDS, verdict_rows
+from gradjax.evaluation.verdicts import WITHIN_SEEDS, Row, verdict_rows
 
 
 def agreement(outcomes: Sequence[str | None]) -> str:
@@ -57,6 +59,27 @@ def agreement(outcomes: Sequence[str | None]) -> str:
     return f"{said} ({'; '.join(notes)})" if notes else said
 
 
+def _rows_by_claim(metrics_by_draw: Mapping[str, Mapping]) -> tuple[list[str], dict]:
+    """Each draw's column heading and ``{claim: {draw label: Row}}`` (claims in the order
+    first met).
+
+    Raises:
+      ValueError: fewer than two draws, or a draw with no baseline run.
+    """
+    if len(metrics_by_draw) < 2:
+        raise ValueError(f"need at least two draws, got {len(metrics_by_draw)}")
+    rows: dict[str, dict[str, Row]] = {}
+    columns = []
+    for label, metrics in metrics_by_draw.items():
+        verdicts = verdict_rows(metrics)
+        if verdicts.baseline is None:
+            raise ValueError(f"draw {label!r} has no baseline run to compare against")
+        columns.append(f"{label}: against {verdicts.baseline} (95% CI)")
+        for row in verdicts.rows:
+            rows.setdefault(row.claim, {})[label] = row
+    return columns, rows
+
+
 def draws_table(metrics_by_draw: Mapping[str, Mapping]) -> list[str]:
     """A markdown table: one row per claim any draw holds (in the order first met), one column
     per draw (``{label: metrics}``; that draw's numbers and verdict) and their agreement.
@@ -64,24 +87,36 @@ def draws_table(metrics_by_draw: Mapping[str, Mapping]) -> list[str]:
     Raises:
       ValueError: fewer than two draws, or a draw with no baseline run.
     """
-    if len(metrics_by_draw) < 2:
-        raise ValueError(f"need at least two draws, got {len(metrics_by_draw)}")
-    cells: dict[str, dict[str, tuple[str, str]]] = {}
-    columns = []
-    for label, metrics in metrics_by_draw.items():
-        verdicts = verdict_rows(metrics)
-        if verdicts.baseline is None:
-            raise ValueError(f"draw {label!r} has no baseline run to compare against")
-        columns.append(f"{label}: against {verdicts.baseline} (95% CI)")
-        for claim, ours, _, outcome in verdicts.rows:
-            cells.setdefault(claim, {})[label] = (ours, outcome)
+    columns, rows = _rows_by_claim(metrics_by_draw)
     lines = table_head(["claim (paper)", *columns, "over the draws"])
-    for claim, by_draw in cells.items():
+    for claim, by_draw in rows.items():
         found = [by_draw.get(label) for label in metrics_by_draw]
-        shown = [f"{c[0]}: {c[1]}" if c else MISSING for c in found]
-        outcome = agreement([c and c[1] for c in found])
+        shown = [f"{r.evidence}: {r.outcome}" if r else MISSING for r in found]
+        outcome = agreement([r and r.outcome for r in found])
         lines.append("| " + " | ".join([claim, *shown, f"**{outcome}**"]) + " |")
     return lines
+
+
+def draws_figure(metrics_by_draw: Mapping[str, Mapping], path: Path) -> Path:
+    """The differences of :func:`draws_table` drawn: one panel per claim that is a difference
+    to the baseline, one row per draw that measured it (its Δ, filled, and its seed pair's,
+    open, with their 95% intervals). An effect of the objective is a filled dot on the
+    same side of 0 in every draw, outside the open ones.
+
+    Raises:
+      ValueError: as :func:`draws_table`, or no claim is such a difference.
+    """
+    _, rows = _rows_by_claim(metrics_by_draw)
+    panels = {}
+    for claim, by_draw in rows.items():
+        measured = [(label, row) for label, row in by_draw.items() if row.difference is not None]
+        if measured:
+            unit = measured[0][1].unit
+            title = textwrap.fill(claim + (f" [{unit}]" if unit else ""), 60)
+            panels[title] = [
+                (label, row.difference, row.seed_difference) for label, row in measured
+            ]
+    return interval_panels(path, panels, reference_label="the baseline's seed partner")
 
 
 def merged(parts: Sequence[Mapping]) -> dict:
@@ -123,6 +158,12 @@ def main(argv=None) -> int:
         help="[LABEL=]METRICS.json[,METRICS.json...], one per draw (≥ 2); a draw's files are "
         "its separate evaluations, read together",
     )
+    p.add_argument(
+        "--figure",
+        type=Path,
+        help="also draw every difference to the baseline, per draw and beside its seed pair's, "
+        "into this PNG",
+    )
     args = p.parse_args(argv)
     labels = [label for label, _ in args.draws]
     if len(set(labels)) < len(labels):
@@ -133,6 +174,8 @@ def main(argv=None) -> int:
             for label, paths in args.draws
         }
         lines = draws_table(draws)
+        if args.figure:
+            draws_figure(draws, args.figure)
     except (OSError, ValueError) as e:
         p.error(str(e))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -95,4 +95,66 @@ def maps_beside_images(
     return _save(fig, path)
 
 
-__all__ = ["image_grid", "line_plot", "maps_beside_images"]
+def interval_panels(
+    path: Path,
+    panels: dict[str, list[tuple[str, dict | None, dict | None]]],
+    *,
+    reference_label: str,
+    columns: int = 3,
+) -> Path:
+    """Small multiples of intervals, one panel per entry of ``panels`` (``{title: rows}``), one
+    row per ``(label, estimate, reference)``: each a ``{"value", "low", "high"}`` record or
+    ``None``, the estimate drawn as a filled dot with its interval, the reference (labelled
+    ``reference_label`` in the legend) as an open one just below it; a dashed line at 0. Each
+    panel keeps its own x scale (the quantities differ in unit)."""
+    if not panels:
+        raise ValueError("no panels to draw")
+    rows_of_panels = -(-len(panels) // columns)
+    fig, axes = plt.subplots(
+        rows_of_panels,
+        columns,
+        figsize=(4.2 * columns, rows_of_panels * (0.9 + 0.3 * max(map(len, panels.values())))),
+        squeeze=False,
+    )
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (title, rows) in zip(axes.flat, panels.items(), strict=False):
+        for y, (_, estimate, reference) in enumerate(rows):
+            for record, offset, face in ((estimate, 0.0, "C0"), (reference, 0.25, "white")):
+                if record is None:
+                    continue
+                error = [[record["value"] - record["low"]], [record["high"] - record["value"]]]
+                ax.errorbar(
+                    record["value"],
+                    y + offset,
+                    xerr=error,
+                    fmt="o",
+                    color="C0" if offset == 0 else "0.45",
+                    markerfacecolor=face,
+                    markersize=4,
+                    capsize=2,
+                )
+        ax.axvline(0, color="0.3", linestyle="--", linewidth=0.8)
+        ax.set_yticks(range(len(rows)), [label for label, _, _ in rows], fontsize=7)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(title, fontsize=7.5)
+        ax.grid(axis="x", alpha=0.3)
+    handles = [
+        plt.Line2D([], [], marker="o", color="C0", linestyle="", label="estimate (95% CI)"),
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            color="0.45",
+            markerfacecolor="white",
+            linestyle="",
+            label=reference_label,
+        ),
+    ]
+    fig.legend(handles=handles, loc="upper center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)
+
+
+__all__ = ["image_grid", "interval_panels", "line_plot", "maps_beside_images"]

@@ -39,14 +39,32 @@ def _first_of(metrics: dict) -> dict[str, str]:
     return names
 
 
-def _row(claim: str, evidence: str, outcome: str, seed: str = MISSING) -> tuple[str, ...]:
-    """``(claim, our numbers, the second baseline seed's, verdict)``."""
-    return claim, evidence, seed, outcome
+class Row(NamedTuple):
+    """One claim: its wording, our numbers (95% intervals), the seed partner's value of the same
+    quantity (or "–"), the verdict, and, for a difference between an objective and the baseline,
+    that difference and the seed partner's as ``{"value", "low", "high"}`` in ``unit`` (the
+    printed scale), for figures; ``None`` where the row is not such a difference."""
+
+    claim: str
+    evidence: str
+    seed: str
+    outcome: str
+    difference: dict | None = None
+    seed_difference: dict | None = None
+    unit: str = ""
+
+
+def _row(claim: str, evidence: str, outcome: str, seed: str = MISSING) -> Row:
+    return Row(claim, evidence, seed, outcome)
+
+
+def _scaled(diff: dict, scale: float) -> dict:
+    return {k: scale * diff[k] for k in ("value", "low", "high")}
 
 
 def _compared(
     claim: str, diff: dict, seed_diff: dict | None, sign: int, *, scale: float = 1.0, unit=""
-) -> tuple[str, ...]:
+) -> Row:
     """A row on an objective's difference to the baseline, expected to have ``sign``;
     ``seed_diff``: the second baseline seed's difference of the same quantity, or ``None``."""
     outcome = _directional(diff, sign)
@@ -55,7 +73,15 @@ def _compared(
         seed = f"Δ = {interval(seed_diff, scale=scale)}{unit}"
         if outcome != "no difference detected" and within_seed_spread(diff, seed_diff):
             outcome += WITHIN_SEEDS
-    return _row(claim, f"Δ = {interval(diff, scale=scale)}{unit}", outcome, seed)
+    return Row(
+        claim,
+        f"Δ = {interval(diff, scale=scale)}{unit}",
+        seed,
+        outcome,
+        _scaled(diff, scale),
+        seed_diff and _scaled(seed_diff, scale),
+        unit.strip(),
+    )
 
 
 def _directional(d: dict, expected_sign: int) -> str:
@@ -73,13 +99,13 @@ def _perturbation_difference(differences: dict, protocol: str, name: str | None)
 
 
 class Verdicts(NamedTuple):
-    """The claims one evaluation can speak to: ``rows`` of ``(claim, our numbers, the seed
-    partner's value of the same quantity (or "–"), verdict)``, read against ``baseline`` (the
-    run every difference is to), with ``partner`` its seed partner (``None``: none evaluated)."""
+    """The claims one evaluation can speak to, a :class:`Row` each, read against ``baseline``
+    (the run every difference is to), with ``partner`` its seed partner (``None``: none
+    evaluated)."""
 
     baseline: str | None
     partner: str | None
-    rows: list[tuple[str, str, str, str]]
+    rows: list[Row]
 
 
 def verdict_rows(metrics: dict) -> Verdicts:
@@ -228,7 +254,7 @@ def verdict_lines(metrics: dict) -> list[str]:
         return [
             "| claim (paper) | our numbers (95% CI) | verdict |",
             "|---|---|---|",
-            *(f"| {claim} | {ours} | **{outcome}** |" for claim, ours, _, outcome in rows),
+            *(f"| {r.claim} | {r.evidence} | **{r.outcome}** |" for r in rows),
         ]
     return [
         f"Beside each row, the same quantity for {partner!r}, the baseline trained again with "
@@ -236,8 +262,8 @@ def verdict_lines(metrics: dict) -> list[str]:
         "",
         f"| claim (paper) | our numbers (95% CI) | {partner} (95% CI) | verdict |",
         "|---|---|---|---|",
-        *(f"| {claim} | {ours} | {seed} | **{outcome}** |" for claim, ours, seed, outcome in rows),
+        *(f"| {r.claim} | {r.evidence} | {r.seed} | **{r.outcome}** |" for r in rows),
     ]
 
 
-__all__ = ["WITHIN_SEEDS", "Verdicts", "verdict_lines", "verdict_rows"]
+__all__ = ["WITHIN_SEEDS", "Row", "Verdicts", "verdict_lines", "verdict_rows"]

@@ -100,10 +100,11 @@ draw() {
   local parts=(metrics.json perturbation-2000/metrics.json gan-test-40ep-classifier/metrics.json)
   echo "$1=$(printf "$2/%s," "${parts[@]}" | sed 's/,$//')"
 }
-# "$@": the labelled draws after the first.
+# "$@": the labelled draws after the first; the table into draws.md, the differences drawn
+# into draws.png.
 draws() {
   .venv/bin/python -m gradjax.evaluation.draws "$(draw "seed 0" $FIRST)" "$@" \
-    > $FIRST/draws.md
+    --figure $FIRST/draws.png > $FIRST/draws.md
 }
 # One draw (seed $1) against that seed's baseline, paired on the same images: the baseline at
 # that seed first (the reference, also protocol (b)'s fixed model), then the runs "$@", where
