@@ -120,7 +120,8 @@ def interval_panels(
         ax.set_visible(False)
     for ax, (title, rows) in zip(axes.flat, panels.items(), strict=False):
         for y, (_, estimate, reference) in enumerate(rows):
-            for record, offset, face in ((estimate, 0.0, "C0"), (reference, 0.25, "white")):
+            drawn = ((estimate, 0.0, "C0", "C0"), (reference, 0.25, "0.45", "white"))
+            for record, offset, color, face in drawn:
                 if record is None:
                     continue
                 error = [[record["value"] - record["low"]], [record["high"] - record["value"]]]
@@ -129,7 +130,7 @@ def interval_panels(
                     y + offset,
                     xerr=error,
                     fmt="o",
-                    color="C0" if offset == 0 else "0.45",
+                    color=color,
                     markerfacecolor=face,
                     markersize=4,
                     capsize=2,
