@@ -118,10 +118,12 @@ def interval_panels(
     )
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
+    # (colour, marker face) of the estimate and of the reference, in the plot and the legend.
+    styles = {"estimate (95% CI)": ("C0", "C0"), reference_label: ("0.45", "white")}
     for ax, (title, rows) in zip(axes.flat, panels.items(), strict=False):
         for y, (_, estimate, reference) in enumerate(rows):
-            drawn = ((estimate, 0.0, "C0", "C0"), (reference, 0.25, "0.45", "white"))
-            for record, offset, color, face in drawn:
+            placed = ((estimate, 0.0), (reference, 0.25))
+            for (record, offset), (color, face) in zip(placed, styles.values(), strict=True):
                 if record is None:
                     continue
                 error = [[record["value"] - record["low"]], [record["high"] - record["value"]]]
@@ -142,16 +144,8 @@ def interval_panels(
         ax.set_title(title, fontsize=7.5)
         ax.grid(axis="x", alpha=0.3)
     handles = [
-        plt.Line2D([], [], marker="o", color="C0", linestyle="", label="estimate (95% CI)"),
-        plt.Line2D(
-            [],
-            [],
-            marker="o",
-            color="0.45",
-            markerfacecolor="white",
-            linestyle="",
-            label=reference_label,
-        ),
+        plt.Line2D([], [], marker="o", color=color, markerfacecolor=face, linestyle="", label=label)
+        for label, (color, face) in styles.items()
     ]
     fig.legend(handles=handles, loc="upper center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.97))

@@ -73,12 +73,13 @@ def _compared(
         seed = f"Δ = {interval(seed_diff, scale=scale)}{unit}"
         if outcome != "no difference detected" and within_seed_spread(diff, seed_diff):
             outcome += WITHIN_SEEDS
+    shown = _scaled(diff, scale)
     return Row(
         claim,
-        f"Δ = {interval(diff, scale=scale)}{unit}",
+        f"Δ = {interval(shown)}{unit}",
         seed,
         outcome,
-        _scaled(diff, scale),
+        shown,
         seed_diff and _scaled(seed_diff, scale),
         unit.strip(),
     )
