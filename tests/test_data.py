@@ -44,14 +44,15 @@ def test_embedded_datasets_are_real_images_in_uint8():
     )
 
 
-@pytest.mark.parametrize("as_tar", [False, True])
-def test_image_folder_and_tar_load_and_cache(tmp_path, as_tar):
+# None: the folder itself; else a tar archive with that compression ("": none).
+@pytest.mark.parametrize("compression", [None, "", "gz", "xz"])
+def test_image_folder_and_tar_load_and_cache(tmp_path, compression):
     root = tmp_path / "toy" / "toy"  # one top-level directory inside, as in cifar10-jpeg.tar
     write_folder(root)
     source = tmp_path / "toy"
-    if as_tar:
-        source = tmp_path / "toy.tar"
-        with tarfile.open(source, "w") as tar:
+    if compression is not None:
+        source = tmp_path / ("toy.tar" + (f".{compression}" if compression else ""))
+        with tarfile.open(source, f"w:{compression}") as tar:
             tar.add(tmp_path / "toy", arcname="toy")
     cache = tmp_path / "cache"
     data = load_dataset("folder", source, cache_dir=cache)

@@ -1,0 +1,60 @@
+#!/bin/bash
+# The cifar10-resnet18 preset on one accelerator, at EPOCHS epochs instead of 200: the four
+# objectives (ResNet-18) and the GAN-test classifier (VGG-11, seed 1) trained side by side as
+# processes sharing the accelerator (their compilations overlap on the CPU cores, their kernels
+# take turns), then evaluated as the CPU study is (results/cifar10-6ep/study.sh): accuracy (final
+# and per epoch) and density ratios on all 10,000 test images; pixel perturbation and the
+# held-out score-matching objective on 2,000; GAN-test on 100 samples a class from noise. The
+# three evaluations run side by side too.
+#
+#   bash results/cifar10-resnet18/study.sh DATA EPOCHS RUNS_DIR OUT_DIR [TRAIN_S [EVAL_S]]
+#
+# DATA: cifar10-jpeg.tar (or .tar.xz). TRAIN_S, EVAL_S: wall-clock limits of the training and
+# evaluation phases in seconds (0, the default: none); a run stopped by its limit is evaluated at
+# its last epoch. EPOCHS for a time budget: epochs_that_fit.py. For a quick check of the script
+# itself: MODEL=resnet-small CLASSIFIER=cnn TRAIN_EXTRA="--train-subset 256 --width 4"
+# EVAL_EXTRA="--num-examples 50".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+DATA=$1 EPOCHS=$2 R=$3 OUT=$4 TRAIN_S=${5:-0} EVAL_S=${6:-0}
+PY=${PYTHON:-python3}
+MODEL=${MODEL:-resnet18} CLASSIFIER=${CLASSIFIER:-vgg11}
+read -r -a TRAIN_EXTRA <<< "${TRAIN_EXTRA:-}"
+read -r -a EVAL_EXTRA <<< "${EVAL_EXTRA:-}"
+mkdir -p "$R" "$OUT"
+say() { echo "$(date +%T) $*"; }
+# One run ($1) with the preset's settings, then "$@"; five share the accelerator's memory.
+train() {
+  local name=$1; shift
+  XLA_PYTHON_CLIENT_MEM_FRACTION=0.15 timeout "$TRAIN_S" "$PY" train.py --dataset folder \
+    --data-dir "$DATA" --augment --batch-size 128 --lr 0.1 --warmup-epochs 1 \
+    --epochs "$EPOCHS" --keep-checkpoints 0 --no-diagnostics --log-every 50 \
+    --workdir "$R/$name" --resume --no-progress "$@" "${TRAIN_EXTRA[@]}" > "$R/$name.log" 2>&1
+  say "$name: exit $?, $(grep -c '"kind": "epoch"' "$R/$name/metrics.jsonl" 2>/dev/null) epochs"
+}
+say "training $EPOCHS epochs"
+train baseline --objective baseline --model "$MODEL" --seed 0 &
+train gan-test-classifier --objective baseline --model "$CLASSIFIER" --seed 1 &
+train score-matching --objective score-matching --mu 1e-3 --model "$MODEL" --seed 0 &
+train anti-score-matching --objective anti-score-matching --model "$MODEL" --seed 0 &
+train gradient-norm --objective gradient-norm --model "$MODEL" --seed 0 &
+wait
+RUNS=()
+for name in baseline score-matching anti-score-matching gradient-norm; do
+  RUNS+=(--run "$name=$R/$name")
+done
+# One evaluation into $OUT/$1, eval.py's options "$@".
+evaluate() {
+  local out=$1; shift
+  XLA_PYTHON_CLIENT_MEM_FRACTION=0.25 timeout "$EVAL_S" "$PY" eval.py --no-progress \
+    --no-dataset-figures --batch-size 250 "${RUNS[@]}" --out "$OUT/$out" \
+    --cache-dir "$R/cache-${out//./main}" "$@" "${EVAL_EXTRA[@]}" > "$R/eval-${out//./main}.log" 2>&1
+  say "evaluation ${out//./main}: exit $?"
+}
+say "evaluating"
+evaluate . --measurements accuracy,accuracy-epochs,density &
+evaluate perturbation-2000 --num-examples 2000 --measurements perturbation,score-matching-objective &
+evaluate gan-test --gan-test-model "$R/gan-test-classifier" --measurements samples,gan-test \
+  --set samples.samples_per_class=100 &
+wait
+say "done"
