@@ -52,7 +52,7 @@ study() {
     --width 64 --repeats 3 > "$W/step_cost.jsonl"
   JAX_PLATFORMS=cpu python3 -c "from gradjax.data import load_dataset; load_dataset('folder', '$DATA')"
   left=$((seconds - ($(date +%s) - started) - eval_s - 20))
-  epochs=$(python3 "$HERE/epochs_that_fit.py" "$W/step_cost.jsonl" "$left")
+  epochs=$(python3 "$HERE/epochs_that_fit.py" "$W/step_cost.jsonl" "$left" --margin 1.3)
   epochs=${epochs:-2}  # no step costs measured: a guess
   bash "$HERE/study.sh" "$DATA" "$epochs" "$W/runs" "$W/evaluation" "$left" "$eval_s"
   tar czf "$OUT/study.tgz" -C "$W" --exclude=checkpoints --exclude='cache-*' runs evaluation
