@@ -252,6 +252,13 @@ PRESETS = {
         common=Common(dataset_figures=False),
         settings={"samples": samples.Settings(samples_per_class=100)},
         measurements=CIFAR_MEASUREMENTS,
+        # benchmarks/step_cost.py on one H200 (results/cifar10-resnet18/device/): the baseline
+        # step 5.3 ms; the double backward costs relatively more there than on the CPU.
+        cost_ratio={
+            "score-matching": 4.94,
+            "anti-score-matching": 1.76,
+            "gradient-norm": 4.21,
+        },
     ),
 }
 
