@@ -20,7 +20,8 @@ OUT=${OUT:-$W/out}
 mkdir -p "$W" "$OUT"
 export GRADJAX_CACHE=$W/cache PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 DATA=$W/cifar10-jpeg.tar.xz
-cp -n .device/cifar10-jpeg.tar.xz "$DATA"  # kept as is: the decoded cache is keyed on its mtime
+# Copied once: the decoded cache is keyed on the file's mtime, which a second copy would change.
+[ -e "$DATA" ] || cp .device/cifar10-jpeg.tar.xz "$DATA"
 HERE=results/cifar10-resnet18
 
 bench() {
