@@ -67,10 +67,16 @@ class RunDir:
         return self.path / "metrics.jsonl"
 
     def metrics(self) -> list[dict]:
-        """The records of ``metrics.jsonl`` (empty if none yet)."""
+        """The records of ``metrics.jsonl`` (empty if none yet): its newline-terminated lines.
+
+        A last line without its newline is not a record yet: the training process may be
+        writing it while this reads (``--status``, a watcher), or a kill cut it short (the
+        resumed run writes it again)."""
         if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        text = self.metrics_path.read_text()
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line]
 
     def keep_metrics_until(self, last_step: int | None) -> None:
         """Drops records after ``last_step`` (all of them for ``None``): what a run that died

@@ -39,3 +39,19 @@ def test_a_run_without_checkpoints_keeps_no_epochs(tmp_path):
     assert run.epoch_checkpoints() == {} and run.epoch_steps() == []
     with pytest.raises(ValueError, match=r"kept epochs: none"):
         run.epoch_step(1)
+
+
+@pytest.mark.parametrize("torn", ['{"kind": "train", "step": 3, "accur', ""])
+def test_metrics_are_the_newline_terminated_lines(tmp_path, torn):
+    """A line still being written (or cut by a kill) is not read, and not an error."""
+    records = [{"kind": "train", "step": 1}, {"kind": "epoch", "step": 2}]
+    run = RunDir(tmp_path)
+    with run.open_metrics() as log:
+        log.write("".join(json.dumps(r) + "\n" for r in records) + torn)
+    assert run.metrics() == records
+    run.keep_metrics_until(2)
+    assert run.metrics_path.read_text() == "".join(json.dumps(r) + "\n" for r in records)
+    (tmp_path / "empty").mkdir()
+    partial = RunDir(tmp_path / "empty")
+    partial.metrics_path.write_text('{"kind": "tr')
+    assert partial.metrics() == []
