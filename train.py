@@ -1,13 +1,16 @@
 """Train a classifier with one of the paper's objectives.
 
     python train.py --objective score-matching --dataset mnist5k --epochs 3 --workdir runs/sm
+    python train.py --preset cifar10 --run score-matching --data-dir … --epochs 6 --workdir …
 
 Model, learning rate, batch size and augmentation default per dataset (one table,
 gradjax.config.DATASET_DEFAULTS, printed at the start); the objectives' constants are the
-paper's (gradjax.objectives.OBJECTIVES). The run directory receives config.json, checkpoints/
-and metrics.jsonl; --resume continues it. All devices are used data-parallel, on one process
-or several (--coordinator/--num-processes/--process-id, or --distributed auto on SLURM/TPU;
-python -m gradjax.launch starts several local processes).
+paper's (gradjax.objectives.OBJECTIVES). With --preset and --run every setting starts from that
+run of a `python -m gradjax.reproduce` preset instead, and the other flags override it. The run
+directory receives config.json, checkpoints/ and metrics.jsonl; --resume continues it. All
+devices are used data-parallel, on one process or several (--coordinator/--num-processes/
+--process-id, or --distributed auto on SLURM/TPU; python -m gradjax.launch starts several local
+processes).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from gradjax.estimators import ESTIMATORS
 from gradjax.models import ACTIVATIONS, MODELS, NORMS
 from gradjax.objectives import OBJECTIVES
 from gradjax.optim import SCHEDULES
+from gradjax.presets import PRESETS
 from gradjax.rundir import CheckpointError
 from gradjax.training import NonFiniteLossError, fit
 
@@ -49,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
+    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset's run (--run)")
+    p.add_argument("--run", metavar="RUN", help="with --preset: the run, e.g. score-matching")
     p.add_argument("--objective", choices=OBJECTIVES, default=o.name)
     p.add_argument("--dataset", choices=DATASETS, default=d.dataset)
     p.add_argument("--data-dir", help="image folder or .tar for --dataset folder; TFDS data dir")
@@ -98,6 +104,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     add_distributed_flags(p)
     return p
+
+
+def preset_defaults(preset: str, run: str) -> dict:
+    """Parser defaults (``dest -> value``) under which no other flag gives the run ``run`` of
+    the preset ``preset`` exactly (:func:`config_from_args` rebuilds its ``TrainConfig``).
+
+    Raises:
+      ValueError: ``run`` is not one of the preset's runs.
+    """
+    configs = PRESETS[preset].run_configs()
+    if run not in configs:
+        raise ValueError(f"preset {preset!r} has no run {run!r}; its runs: {', '.join(configs)}")
+    c = configs[run]
+    d, m, o, op, r = c.data, c.model, c.objective, c.optim, c.run
+    return {
+        **{"dataset": d.dataset, "data_dir": d.data_dir, "batch_size": d.batch_size},
+        **{"augment": d.augment, "train_subset": d.train_subset},
+        **{"model": m.name, "width": m.width, "activation": m.activation, "beta": m.beta},
+        "norm": m.norm,
+        **{"objective": o.name, "lam": o.lam, "mu": o.mu, "tau": o.tau, "sigma": o.sigma},
+        **{"estimator": o.estimator, "num_samples": o.num_samples},
+        "no_diagnostics": not o.diagnostics,
+        **{"lr": op.lr, "momentum": op.momentum, "weight_decay": op.weight_decay},
+        **{"schedule": op.schedule, "warmup_epochs": op.warmup_epochs, "grad_clip": op.grad_clip},
+        **{"epochs": r.epochs, "seed": r.seed, "log_every": r.log_every},
+        **{"keep_checkpoints": r.keep_checkpoints or 0, "checkpoint_minutes": r.checkpoint_minutes},
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line, with a ``--preset``'s ``--run`` as the defaults the flags override."""
+    parser = build_parser()
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("--preset")
+    chosen.add_argument("--run")
+    known, _ = chosen.parse_known_args(argv)
+    if (known.preset is None) != (known.run is None):
+        parser.error("--preset and --run go together")
+    if known.preset is not None and known.preset in PRESETS:
+        try:
+            parser.set_defaults(**preset_defaults(known.preset, known.run))
+        except ValueError as err:
+            parser.error(str(err))
+    return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -157,6 +207,11 @@ def describe_defaults(args: argparse.Namespace, config: TrainConfig) -> str:
         "batch_size": config.data.batch_size,
         "augment": config.data.augment,
     }
+    if args.preset is not None:
+        cells = [f"{k}={v}" for k, v in used.items()]
+        return f"train.py: preset {args.preset}, run {args.run} ({args.dataset}): " + ", ".join(
+            cells
+        )
     cells = [
         f"{k}={v}" + ("" if defaults[k] == v else f" (flag; dataset default {defaults[k]})")
         for k, v in used.items()
@@ -165,8 +220,7 @@ def describe_defaults(args: argparse.Namespace, config: TrainConfig) -> str:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     start_distributed(args)
     config = config_from_args(args)
     if is_primary():

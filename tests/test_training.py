@@ -1,6 +1,7 @@
 """Training: schedules, data-parallel equivalence, SIGKILL/resume equivalence, the NaN guard and
 train.py's command-line errors."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -348,3 +349,73 @@ def test_train_py_prints_the_dataset_defaults_it_uses(capsys, tmp_path):
     assert (config.model.name, config.data.batch_size, config.optim.lr) == ("mlp", 64, 0.2)
     line = train.describe_defaults(args, config)
     assert "digits: model=mlp" in line and "lr=0.2 (flag; dataset default 0.05)" in line
+
+
+def preset_cli(preset, run, *extra):
+    needs_data = train.PRESETS[preset].needs_data_dir
+    return ["--preset", preset, "--run", run, *(["--data-dir", "d"] if needs_data else []), *extra]
+
+
+@pytest.mark.parametrize("preset", sorted(train.PRESETS))
+def test_a_preset_run_from_train_py_is_the_presets_config(preset):
+    data_dir = "d" if train.PRESETS[preset].needs_data_dir else None
+    for run, config in train.PRESETS[preset].run_configs(data_dir).items():
+        args = train.parse_args([*preset_cli(preset, run), "--workdir", "w"])
+        assert train.config_from_args(args) == config, run
+        assert f"preset {preset}, run {run}" in train.describe_defaults(args, config)
+
+
+def test_flags_override_a_preset_run_one_setting_each():
+    base = train.PRESETS["cifar10"].run_configs("d")["score-matching"]
+    args = train.parse_args(
+        [
+            *preset_cli("cifar10", "score-matching"),
+            "--epochs",
+            "6",
+            "--mu",
+            "0.01",
+            "--workdir",
+            "w",
+        ]
+    )
+    config = train.config_from_args(args)
+    assert config.run == dataclasses.replace(base.run, epochs=6)
+    assert config.objective == dataclasses.replace(base.objective, mu=0.01)
+    assert (config.data, config.model, config.optim) == (base.data, base.model, base.optim)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--preset", "cifar10"], ["--run", "baseline"], ["--preset", "cifar10", "--run", "nope"]],
+)
+def test_preset_and_run_are_checked(argv, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args([*argv, "--workdir", "w"])
+    err = capsys.readouterr().err
+    assert "--preset and --run go together" in err or "has no run 'nope'" in err
+
+
+# What results/cifar10-resnet18/study.sh adds to the preset's runs (and the clipped rerun).
+GPU_RUNS = Path(__file__).resolve().parents[1] / "results" / "cifar10-resnet18"
+GPU_FLAGS = ["--epochs", "9", "--keep-checkpoints", "0", "--no-diagnostics", "--log-every", "50"]
+
+
+@pytest.mark.parametrize(
+    "study, run, extra",
+    [
+        ("9ep", "baseline", []),
+        ("9ep", "gan-test-classifier", []),
+        ("9ep", "score-matching", []),
+        ("9ep", "anti-score-matching", []),
+        ("9ep", "gradient-norm", []),
+        ("9ep-anti-clipped", "baseline", []),
+        ("9ep-anti-clipped", "anti-score-matching", ["--grad-clip", "1"]),
+    ],
+)
+def test_the_gpu_runs_were_the_resnet18_presets_runs(study, run, extra):
+    ran = RunDir(GPU_RUNS / study / "runs" / run).config
+    args = train.parse_args(
+        ["--preset", "cifar10-resnet18", "--run", run, "--data-dir", ran.data.data_dir]
+        + [*GPU_FLAGS, *extra, "--workdir", "w"]
+    )
+    assert train.config_from_args(args) == ran

@@ -11,33 +11,30 @@
 #
 # DATA: cifar10-jpeg.tar (or .tar.xz). TRAIN_S, EVAL_S: wall-clock limits of the training and
 # evaluation phases in seconds (0, the default: none); a run stopped by its limit is evaluated at
-# its last epoch. EPOCHS for a time budget: epochs_that_fit.py. For a quick check of the script
-# itself: MODEL=resnet-small CLASSIFIER=cnn TRAIN_EXTRA="--train-subset 256 --width 4"
-# EVAL_EXTRA="--num-examples 50".
+# its last epoch. EPOCHS for a time budget: epochs_that_fit.py. Each run is the preset's
+# (`train.py --preset cifar10-resnet18 --run NAME`) with EPOCHS, every epoch's checkpoint kept, no
+# diagnostics, a log line every 50 steps; TRAIN_EXTRA and EVAL_EXTRA add options to every
+# train.py and eval.py call (a quick check of the script itself: TRAIN_EXTRA="--model
+# resnet-small --width 4 --train-subset 256" EVAL_EXTRA="--num-examples 50").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DATA=$1 EPOCHS=$2 R=$3 OUT=$4 TRAIN_S=${5:-0} EVAL_S=${6:-0}
 PY=${PYTHON:-python3}
-MODEL=${MODEL:-resnet18} CLASSIFIER=${CLASSIFIER:-vgg11}
 read -r -a TRAIN_EXTRA <<< "${TRAIN_EXTRA:-}"
 read -r -a EVAL_EXTRA <<< "${EVAL_EXTRA:-}"
 mkdir -p "$R" "$OUT"
 say() { echo "$(date +%T) $*"; }
-# One run ($1) with the preset's settings, then "$@"; five share the accelerator's memory.
+# The preset's run $1; five share the accelerator's memory.
 train() {
-  local name=$1; shift
-  XLA_PYTHON_CLIENT_MEM_FRACTION=0.15 timeout "$TRAIN_S" "$PY" train.py --dataset folder \
-    --data-dir "$DATA" --augment --batch-size 128 --lr 0.1 --warmup-epochs 1 \
-    --epochs "$EPOCHS" --keep-checkpoints 0 --no-diagnostics --log-every 50 \
-    --workdir "$R/$name" --resume --no-progress "$@" "${TRAIN_EXTRA[@]}" > "$R/$name.log" 2>&1
-  say "$name: exit $?, $(grep -c '"kind": "epoch"' "$R/$name/metrics.jsonl" 2>/dev/null) epochs"
+  XLA_PYTHON_CLIENT_MEM_FRACTION=0.15 timeout "$TRAIN_S" "$PY" train.py --preset cifar10-resnet18 \
+    --run "$1" --data-dir "$DATA" --epochs "$EPOCHS" --keep-checkpoints 0 --no-diagnostics \
+    --log-every 50 --workdir "$R/$1" --resume --no-progress "${TRAIN_EXTRA[@]}" > "$R/$1.log" 2>&1
+  say "$1: exit $?, $(grep -c '"kind": "epoch"' "$R/$1/metrics.jsonl" 2>/dev/null) epochs"
 }
 say "training $EPOCHS epochs"
-train baseline --objective baseline --model "$MODEL" --seed 0 &
-train gan-test-classifier --objective baseline --model "$CLASSIFIER" --seed 1 &
-train score-matching --objective score-matching --mu 1e-3 --model "$MODEL" --seed 0 &
-train anti-score-matching --objective anti-score-matching --model "$MODEL" --seed 0 &
-train gradient-norm --objective gradient-norm --model "$MODEL" --seed 0 &
+for name in baseline gan-test-classifier score-matching anti-score-matching gradient-norm; do
+  train "$name" &
+done
 wait
 RUNS=()
 for name in baseline score-matching anti-score-matching gradient-norm; do
