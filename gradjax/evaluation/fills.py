@@ -26,11 +26,16 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 BLUR_SIGMA = 2.0
 ROAD_NOISE = 0.01
-# ROAD's neighbour weights: 1/6 for the 4 edge neighbours, 1/12 for the 4 diagonal ones.
-_ROAD_KERNEL = jnp.array([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]])
+# ROAD's neighbour weights: 1/6 for the 4 edge neighbours, 1/12 for the 4 diagonal ones. A NumPy
+# constant: a jax array here would start the XLA backend on import, before a multi-process
+# program (train.py, which imports the presets) could call jax.distributed.initialize.
+_ROAD_KERNEL = np.array(
+    [[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]], np.float32
+)
 
 
 def _per_channel_conv(z: jax.Array, kernel: jax.Array) -> jax.Array:
