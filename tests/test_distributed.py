@@ -142,3 +142,16 @@ def test_a_dying_rank_stops_the_launcher_and_keeps_the_last_checkpoint(tmp_path)
     # The epoch-1 checkpoint is intact and restores.
     assert STEPS_PER_EPOCH in RunDir(workdir).steps()
     assert jax.tree.leaves(RunDir(workdir).restore_params(STEPS_PER_EPOCH))
+
+
+def test_the_entry_points_import_before_jax_distributed_initialize():
+    """Whatever train.py, eval.py and gradjax.reproduce import must not start the backend (a
+    jax array built at import did, once), or no multi-process run gets past its start."""
+    from gradjax.launch import free_port
+
+    code = (
+        "import jax, train, eval, gradjax.reproduce; "
+        f"jax.distributed.initialize('localhost:{free_port()}', 1, 0); print(jax.process_count())"
+    )
+    result = run(["-c", code], timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stderr[-3000:]
