@@ -119,17 +119,35 @@ def preset_defaults(preset: str, run: str) -> dict:
     c = configs[run]
     d, m, o, op, r = c.data, c.model, c.objective, c.optim, c.run
     return {
-        **{"dataset": d.dataset, "data_dir": d.data_dir, "batch_size": d.batch_size},
-        **{"augment": d.augment, "train_subset": d.train_subset},
-        **{"model": m.name, "width": m.width, "activation": m.activation, "beta": m.beta},
+        "dataset": d.dataset,
+        "data_dir": d.data_dir,
+        "batch_size": d.batch_size,
+        "augment": d.augment,
+        "train_subset": d.train_subset,
+        "model": m.name,
+        "width": m.width,
+        "activation": m.activation,
+        "beta": m.beta,
         "norm": m.norm,
-        **{"objective": o.name, "lam": o.lam, "mu": o.mu, "tau": o.tau, "sigma": o.sigma},
-        **{"estimator": o.estimator, "num_samples": o.num_samples},
+        "objective": o.name,
+        "lam": o.lam,
+        "mu": o.mu,
+        "tau": o.tau,
+        "sigma": o.sigma,
+        "estimator": o.estimator,
+        "num_samples": o.num_samples,
         "no_diagnostics": not o.diagnostics,
-        **{"lr": op.lr, "momentum": op.momentum, "weight_decay": op.weight_decay},
-        **{"schedule": op.schedule, "warmup_epochs": op.warmup_epochs, "grad_clip": op.grad_clip},
-        **{"epochs": r.epochs, "seed": r.seed, "log_every": r.log_every},
-        **{"keep_checkpoints": r.keep_checkpoints or 0, "checkpoint_minutes": r.checkpoint_minutes},
+        "lr": op.lr,
+        "momentum": op.momentum,
+        "weight_decay": op.weight_decay,
+        "schedule": op.schedule,
+        "warmup_epochs": op.warmup_epochs,
+        "grad_clip": op.grad_clip,
+        "epochs": r.epochs,
+        "seed": r.seed,
+        "log_every": r.log_every,
+        "keep_checkpoints": r.keep_checkpoints or 0,
+        "checkpoint_minutes": r.checkpoint_minutes,
     }
 
 
@@ -151,7 +169,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's config: flags where given, else the dataset's defaults, else the paper's."""
+    """The run's config: flags where given, else the ``--preset``'s run (set as the parser's
+    defaults by :func:`parse_args`), else the dataset's defaults, else the paper's."""
     defaults = DATASET_DEFAULTS[args.dataset]
     pick = lambda flag, default: default if flag is None else flag  # noqa: E731
     return TrainConfig(

@@ -221,18 +221,19 @@ def fit(
 
         for epoch in range(start_step // steps, last_epoch):
             started = time.perf_counter()
+            # Read once an epoch, then counted on the host: reading ``state.step`` after a step
+            # would wait for it to finish and leave an accelerator idle while the next batch
+            # is gathered.
+            step = int(state.step)
             batches = train_batches(
                 train_x,
                 train_y,
                 config.data.batch_size,
                 seed=config.run.seed,
                 epoch=epoch,
-                start=int(state.step) - epoch * steps,
+                start=step - epoch * steps,
                 rows=process_rows(config.data.batch_size),
             )
-            # Counted on the host: reading ``state.step`` would wait for every step to finish
-            # and leave an accelerator idle while the next batch is gathered.
-            step = int(state.step)
             for batch in batches:
                 batch = shard_batch(batch, mesh)
                 state, metrics = step_fn(state, batch)
@@ -266,17 +267,17 @@ def fit(
             )
             record = {
                 "kind": "epoch",
-                "step": int(state.step),
+                "step": step,
                 "epoch": epoch + 1,
                 "test_accuracy": test.accuracy,
                 "test_ce": test.mean_ce,
                 "epoch_seconds": time.perf_counter() - started,
             }
-            save(int(state.step))
+            save(step)
             last_save = time.monotonic()
             # Mid-epoch saves are only for resuming: the epoch checkpoint supersedes them.
             for old in manager.all_steps():
-                if old < int(state.step) and old % steps:
+                if old < step and old % steps:
                     manager.delete(old)
             log.write(json.dumps(record) + "\n")
             log.flush()

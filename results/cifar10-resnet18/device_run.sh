@@ -23,6 +23,11 @@ DATA=$W/cifar10-jpeg.tar.xz
 # Copied once: the decoded cache is keyed on the file's mtime, which a second copy would change.
 [ -e "$DATA" ] || cp .device/cifar10-jpeg.tar.xz "$DATA"
 HERE=results/cifar10-resnet18
+# Decodes the images into the cache (on the CPU: the GPU's memory stays free for the runs).
+decode() {
+  JAX_PLATFORMS=cpu python3 -c "from gradjax.data import load_dataset
+print(load_dataset('folder', '$DATA').train_images.shape)"
+}
 
 bench() {
   date +%s > "$W/bench_started"  # the second call's time budget counts from here
@@ -31,8 +36,7 @@ bench() {
   python3 -c "import jax, flax, optax, chex, orbax.checkpoint, numpy; print('jax', jax.__version__,
     'flax', flax.__version__, 'optax', optax.__version__, 'chex', chex.__version__, 'numpy',
     numpy.__version__, jax.devices())" | tee -a "$OUT/device.txt"
-  (time JAX_PLATFORMS=cpu python3 -c "from gradjax.data import load_dataset
-print(load_dataset('folder', '$DATA').train_images.shape)") > "$W/decode.log" 2>&1 &
+  (time decode) > "$W/decode.log" 2>&1 &
   timeout 180 python3 benchmarks/step_cost.py --model resnet18 --width 64 --repeats 20 |
     tee "$W/step_cost.jsonl" "$OUT/step_cost_resnet18.jsonl"
   wait
@@ -51,7 +55,7 @@ study() {
   # A fresh machine (bench not run on it): a shorter measurement of the step costs first.
   [ -s "$W/step_cost.jsonl" ] || timeout 150 python3 benchmarks/step_cost.py --model resnet18 \
     --width 64 --repeats 3 > "$W/step_cost.jsonl"
-  JAX_PLATFORMS=cpu python3 -c "from gradjax.data import load_dataset; load_dataset('folder', '$DATA')"
+  decode
   left=$((seconds - ($(date +%s) - started) - eval_s - 20))
   epochs=$(python3 "$HERE/epochs_that_fit.py" "$W/step_cost.jsonl" "$left" --margin 1.3)
   epochs=${epochs:-2}  # no step costs measured: a guess

@@ -40,13 +40,13 @@ RUNS=()
 for name in baseline score-matching anti-score-matching gradient-norm; do
   RUNS+=(--run "$name=$R/$name")
 done
-# One evaluation into $OUT/$1, eval.py's options "$@".
+# One evaluation into $OUT/$1 (named "main" when that is $OUT itself), eval.py's options "$@".
 evaluate() {
-  local out=$1; shift
+  local out=$1 name=${1//./main}; shift
   XLA_PYTHON_CLIENT_MEM_FRACTION=0.25 timeout "$EVAL_S" "$PY" eval.py --no-progress \
     --no-dataset-figures --batch-size 250 "${RUNS[@]}" --out "$OUT/$out" \
-    --cache-dir "$R/cache-${out//./main}" "$@" "${EVAL_EXTRA[@]}" > "$R/eval-${out//./main}.log" 2>&1
-  say "evaluation ${out//./main}: exit $?"
+    --cache-dir "$R/cache-$name" "$@" "${EVAL_EXTRA[@]}" > "$R/eval-$name.log" 2>&1
+  say "evaluation $name: exit $?"
 }
 say "evaluating"
 evaluate . --measurements accuracy,accuracy-epochs,density &
