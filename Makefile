@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m gradjax.reproduce mnist5k --runs-dir runs/demo --out outputs/demo
+	$(BIN)/python -m gradjax.reproduce mnist5k --runs-dir runs/demo --out outputs/demo/mnist5k \
+		--compare results/mnist5k
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""Loops over gradient passes, rolled against unrolled (gradjax.loops): seconds per pass.
+"""Loops over gradient passes, rolled against unrolled (gradjax.core.loops): seconds per pass.
 
 The evaluation's loops that take input-gradients of the network (SmoothGrad's draws,
 Integrated Gradients' steps, gradient-ascent sampling) on the study's model (small softplus
@@ -24,10 +24,10 @@ import jax.numpy as jnp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import interleaved_median_ms, print_record  # noqa: E402
 
-from gradjax.evaluation.sampling import gradient_ascent  # noqa: E402
-from gradjax.gradients import logit_gradients  # noqa: E402
+from gradjax.core.gradients import logit_gradients  # noqa: E402
+from gradjax.core.saliency import integrated_gradients, noisy_gradient_moments  # noqa: E402
+from gradjax.evaluation.maths.sampling import gradient_ascent  # noqa: E402
 from gradjax.models import MODELS, make_model  # noqa: E402
-from gradjax.saliency import integrated_gradients, noisy_gradient_moments  # noqa: E402
 
 
 def loops(logits_fn, key, ascent_steps: int) -> dict[str, tuple[int, object]]:

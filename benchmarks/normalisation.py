@@ -18,7 +18,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from gradjax.config import (
+from gradjax.core.gradients import logit_gradients, select_logits
+from gradjax.models import NORMS, make_model
+from gradjax.training.config import (
     DataConfig,
     ModelConfig,
     ObjectiveConfig,
@@ -26,11 +28,9 @@ from gradjax.config import (
     RunConfig,
     TrainConfig,
 )
-from gradjax.data import draw_examples, load_dataset
-from gradjax.gradients import logit_gradients, select_logits
-from gradjax.models import NORMS, make_model
-from gradjax.rundir import RunDir
-from gradjax.training import fit
+from gradjax.training.data import draw_examples, load_dataset
+from gradjax.training.fit import fit
+from gradjax.training.rundir import RunDir
 
 
 def contrast_sensitivity(model, params, x, y):

@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flax.training.train_state import TrainState  # noqa: E402
 from timing import interleaved_median_ms, print_record  # noqa: E402
 
-from gradjax.estimators import ESTIMATORS, make_trace_fn  # noqa: E402
+from gradjax.core.estimators import ESTIMATORS, make_trace_fn  # noqa: E402
+from gradjax.core.objectives import OBJECTIVES, make_objective  # noqa: E402
 from gradjax.models import MODELS, NORMS, make_model  # noqa: E402
-from gradjax.objectives import OBJECTIVES, make_objective  # noqa: E402
-from gradjax.optim import make_optimizer  # noqa: E402
-from gradjax.steps import (  # noqa: E402
+from gradjax.training.optim import make_optimizer  # noqa: E402
+from gradjax.training.steps import (  # noqa: E402
     compile_train_step,
     data_mesh,
     make_train_step,

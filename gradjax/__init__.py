@@ -4,13 +4,13 @@ The core API takes plain functions: ``logits_fn: (B, *event) -> (B, C)`` for gra
 ``fn: (B, *event) -> (B,)`` for Hessian traces, with examples independent within a batch.
 """
 
-from gradjax.gradients import (
+from gradjax.core.gradients import (
     logit_gradients,
     logit_values_and_gradients,
     loss_gradients,
     select_logits,
 )
-from gradjax.trace import (
+from gradjax.core.trace import (
     hessian_trace,
     hutchinson_trace,
     hutchinson_variance,
@@ -18,7 +18,7 @@ from gradjax.trace import (
     taylor_trace,
     taylor_variance,
 )
-from gradjax.trace_uncertainty import (
+from gradjax.core.trace_uncertainty import (
     estimated_hutchinson_variance,
     estimated_taylor_variance,
     frobenius_sq_estimate,

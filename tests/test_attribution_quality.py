@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gradjax.evaluation.attribution_quality import infidelity, max_sensitivity
-from gradjax.gradients import logit_gradients
+from gradjax.core.gradients import logit_gradients
+from gradjax.evaluation.maths.infidelity import infidelity, max_sensitivity
 
 X = jax.random.uniform(jax.random.key(0), (3, 4, 4, 2))
 Y = jnp.array([0, 1, 2])

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gradjax.augment import crop_flip
-from gradjax.data import (
+from gradjax.training.augment import crop_flip
+from gradjax.training.data import (
     draw_examples,
     eval_batches,
     load_dataset,

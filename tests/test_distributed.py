@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import pytest
 
-from gradjax.rundir import RunDir
+from gradjax.training.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS_PER_EPOCH = 1437 // 64  # digits: 1,437 training images, batch 64
@@ -145,12 +145,12 @@ def test_a_dying_rank_stops_the_launcher_and_keeps_the_last_checkpoint(tmp_path)
 
 
 def test_the_entry_points_import_before_jax_distributed_initialize():
-    """Whatever train.py, eval.py and gradjax.reproduce import must not start the backend (a
+    """Whatever train.py, eval.py and gradjax.cli.reproduce import must not start the backend (a
     jax array built at import did, once), or no multi-process run gets past its start."""
-    from gradjax.launch import free_port
+    from gradjax.cli.launch import free_port
 
     code = (
-        "import jax, train, eval, gradjax.reproduce; "
+        "import jax, train, eval, gradjax.cli.reproduce; "
         f"jax.distributed.initialize('localhost:{free_port()}', 1, 0); print(jax.process_count())"
     )
     result = run(["-c", code], timeout=120)

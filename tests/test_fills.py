@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gradjax.evaluation.fills import FILLS, gaussian_blur, linear_imputation
-from gradjax.evaluation.perturbation import perturb, relevance_ranks
+from gradjax.evaluation.maths.fills import FILLS, gaussian_blur, linear_imputation
+from gradjax.evaluation.maths.pixel_perturbation import perturb, relevance_ranks
 
 WEIGHTS = {(1, 1): 1 / 12, (0, 1): 1 / 6, (-1, 1): 1 / 12, (1, -1): 1 / 12, (0, -1): 1 / 6}
 WEIGHTS |= {(-1, -1): 1 / 12, (1, 0): 1 / 6, (-1, 0): 1 / 6}

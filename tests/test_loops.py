@@ -1,11 +1,11 @@
-"""When loops over gradient passes unroll (gradjax.loops)."""
+"""When loops over gradient passes unroll (gradjax.core.loops)."""
 
 from __future__ import annotations
 
 import jax
 import pytest
 
-from gradjax.loops import MAX_UNROLLED, resolve_unroll
+from gradjax.core.loops import MAX_UNROLLED, resolve_unroll
 
 
 @pytest.mark.parametrize("unroll", [False, True])

@@ -1,15 +1,18 @@
 """Objectives: closed forms on a Gaussian-logit model, and loss decrease on digits."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from gradjax.data import load_dataset, to_float
-from gradjax.estimators import make_trace_fn
+from gradjax.core.adversarial import pgd_l2
+from gradjax.core.estimators import make_trace_fn
+from gradjax.core.objectives import OBJECTIVES, make_objective
 from gradjax.models import make_model
-from gradjax.objectives import OBJECTIVES, make_objective
+from gradjax.training.data import load_dataset, to_float
 
 
 def gaussian_logits(params, x):
@@ -66,13 +69,20 @@ def test_each_objective_matches_its_formula_with_the_exact_trace(gaussian_proble
     params, (x, y) = gaussian_problem
     ce, h, grad_sq = closed_form_terms(params, x, y)
     lam = {"baseline": 0.0, "score-matching": 1e-3, "anti-score-matching": 1e-4}.get(name, 1e-3)
+    # The adversarial objective against a fixed "attack" (its own test checks PGD).
+    shifted = x + 0.05
+    attack = lambda fn, x, y, key: x + 0.05  # noqa: E731
+    adversarial_ce = closed_form_terms(params, shifted, y)[0]
     expected = {
         "baseline": ce,
         "score-matching": ce + lam * jnp.mean(h + 0.5 * grad_sq + 1e-4 * h**2),
         "anti-score-matching": ce - lam * jnp.mean(jnp.minimum(h, 1000.0)),
         "gradient-norm": ce + lam * 0.5 * jnp.mean(grad_sq),
+        "adversarial": ce + 1.0 * adversarial_ce,
     }[name]
-    loss_fn = make_objective(gaussian_logits, name, trace_fn=make_trace_fn("exact"))
+    loss_fn = make_objective(
+        gaussian_logits, name, trace_fn=make_trace_fn("exact"), attack_fn=attack
+    )
     loss, _ = loss_fn(params, (x, y), jax.random.key(0))
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
     # The clamp: with τ below h, anti-score-matching's regulariser is the constant −λτ.
@@ -114,7 +124,8 @@ def test_each_objective_lowers_its_loss_on_digits(name):
     x, y = to_float(data.train_images[:256]), data.train_labels[:256]
     model = make_model("cnn", 10, width=8)
     params = model.init(jax.random.key(0), x[:1])
-    loss_fn = make_objective(model.apply, name)
+    attack = functools.partial(pgd_l2, epsilon=0.5, steps=2)
+    loss_fn = make_objective(model.apply, name, attack_fn=attack)
     opt = optax.adam(3e-3)
     opt_state = opt.init(params)
 
@@ -170,7 +181,7 @@ def test_score_matching_loss_on_a_2d_quadratic_by_hand():
 def test_a_new_objective_is_one_function_and_one_registry_line(monkeypatch):
     # A toy objective (CE plus λ·mean h²) registered at run time trains one step through the
     # same machinery as the paper's.
-    from gradjax.objectives import Objective
+    from gradjax.core.objectives import Objective
 
     def curvature_squared(ce, terms, *, lam, mu, tau):
         return ce + lam * jnp.mean(terms["h"] ** 2)

@@ -6,7 +6,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from gradjax.rundir import RunDir
+from gradjax.training.rundir import RunDir
 
 
 def _hand_written_run(path, saved_steps, epoch_ends):

@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 from test_models import trained_like
 
-from gradjax.fullgrad import fullgrad, fullgrad_terms
-from gradjax.models import make_model
-from gradjax.saliency import (
-    SALIENCY_METHODS,
-    SaliencyOptions,
-    compiled_saliency,
-    compute_attribution,
-    compute_saliency,
+from gradjax.core.saliency import (
     gradient_x_input,
     integrated_gradients,
     noisy_gradient_moments,
@@ -23,6 +16,15 @@ from gradjax.saliency import (
     smoothgrad_squared,
     vargrad,
 )
+from gradjax.evaluation.saliency_methods import (
+    SALIENCY_METHODS,
+    SaliencyOptions,
+    compiled_saliency,
+    compute_attribution,
+    compute_saliency,
+)
+from gradjax.models import make_model
+from gradjax.models.fullgrad import fullgrad, fullgrad_terms
 
 
 def quadratic_logits(x):
@@ -124,7 +126,7 @@ def test_pixel_relevance_sums_absolute_values_over_channels():
     np.testing.assert_allclose(pixel_relevance(s), [[[3.0, 0.5]]])
 
 
-@pytest.mark.parametrize("method", SALIENCY_METHODS)
+@pytest.mark.parametrize("method", [m for m in SALIENCY_METHODS if m != "random"])
 def test_every_method_ranks_the_pixel_that_drives_the_logit_first(method):
     # f_c(x) = w_c · x with one dominant input pixel for class 1: every method must put that
     # pixel first (a behaviour check, not a sign check) -- except VarGrad, which sees only
@@ -231,3 +233,14 @@ def test_attribution_keeps_signs_and_saliency_reduces_it():
     np.testing.assert_allclose(s, pixel_relevance(a))
     fg = compute_attribution("fullgrad", Linear().apply, params, x, y, jax.random.key(0))
     assert fg.shape == (1, 2, 2, 1)
+
+
+def test_the_random_ranking_is_uniform_per_pixel_and_set_by_its_key():
+    x = jnp.zeros((3, 5, 5, 2))
+    y = jnp.zeros(3, jnp.int32)
+    a = compute_saliency("random", None, None, x, y, jax.random.key(0))
+    b = compute_saliency("random", None, None, x, y, jax.random.key(0))
+    c = compute_saliency("random", None, None, x, y, jax.random.key(1))
+    assert a.shape == (3, 5, 5) and float(a.min()) >= 0 and float(a.max()) < 1
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from gradjax.studylock import StudyInUseError, exclusive, holder
+from gradjax.studies.lock import StudyInUseError, exclusive, holder
 
 HOLD = """
 import sys, time
-from gradjax.studylock import exclusive
+from gradjax.studies.lock import exclusive
 with exclusive(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import random_quadratic
 
-from gradjax.trace import hutchinson_trace, hutchinson_variance, taylor_trace, taylor_variance
-from gradjax.trace_uncertainty import (
+from gradjax.core.trace import hutchinson_trace, hutchinson_variance, taylor_trace, taylor_variance
+from gradjax.core.trace_uncertainty import (
     estimated_hutchinson_variance,
     estimated_taylor_variance,
     frobenius_sq_estimate,
@@ -87,7 +87,7 @@ def test_one_sample_has_no_standard_error(quadratic):
 def test_fd_sliced_terms_are_unbiased_with_the_rademacher_spread(quadratic):
     # For quadratic f: f(x+v) + f(x−v) − 2f(x) = vᵀHv and (f(x+v) − f(x−v))/2 = vᵀ∇f exactly,
     # with v = σs, s Rademacher: Var(sᵀHs) = 2(‖H‖²_F − Σ H²ᵢᵢ), Var((sᵀg)²) = 2(‖g‖⁴ − Σ gᵢ⁴).
-    from gradjax.estimators import fd_sliced_terms
+    from gradjax.core.estimators import fd_sliced_terms
 
     fn, x, hessians, grads = quadratic
     n, sigma = 20_000, 0.5
@@ -102,8 +102,8 @@ def test_fd_sliced_terms_are_unbiased_with_the_rademacher_spread(quadratic):
 
 
 def test_score_matching_with_fd_ssm_takes_both_terms_from_forward_passes():
-    from gradjax.estimators import make_trace_fn
-    from gradjax.objectives import make_objective
+    from gradjax.core.estimators import make_trace_fn
+    from gradjax.core.objectives import make_objective
 
     # Per-example quadratics as one "class" logit beside a zero logit.
     fn, hessians, linear = random_quadratic(jax.random.key(0), B, D)
@@ -152,7 +152,7 @@ def low_rank_quadratic(key, rank, noise):
 
 
 def test_hutchpp_is_exact_for_a_low_rank_hessian():
-    from gradjax.trace_uncertainty import hutchpp_trace
+    from gradjax.core.trace_uncertainty import hutchpp_trace
 
     fn, x, hessians = low_rank_quadratic(jax.random.key(0), rank=2, noise=0.0)
     got = hutchpp_trace(fn, x, jax.random.key(1), num_matvecs=6)  # k = 2 sketch columns
@@ -160,7 +160,7 @@ def test_hutchpp_is_exact_for_a_low_rank_hessian():
 
 
 def test_hutchpp_is_unbiased_and_beats_hutchinson_at_equal_budget():
-    from gradjax.trace_uncertainty import hutchpp_trace
+    from gradjax.core.trace_uncertainty import hutchpp_trace
 
     fn, x, hessians = low_rank_quadratic(jax.random.key(2), rank=2, noise=0.1)
     exact = jnp.trace(hessians, axis1=1, axis2=2)
@@ -178,7 +178,7 @@ def test_hutchpp_is_unbiased_and_beats_hutchinson_at_equal_budget():
 def test_xtrace_matches_its_definition_built_by_a_loop():
     # Reference: XTrace as defined, one QR per left-out probe, on the explicit Hessians with
     # the same probes (xtrace draws Ω as normal(key, (B, D, m))).
-    from gradjax.trace_uncertainty import xtrace
+    from gradjax.core.trace_uncertainty import xtrace
 
     fn, x, hessians = low_rank_quadratic(jax.random.key(4), rank=3, noise=0.2)
     key, m = jax.random.key(5), 4
@@ -197,7 +197,7 @@ def test_xtrace_matches_its_definition_built_by_a_loop():
 
 
 def test_xtrace_is_exact_below_its_rank_and_unbiased_with_low_variance():
-    from gradjax.trace_uncertainty import hutchpp_trace, xtrace
+    from gradjax.core.trace_uncertainty import hutchpp_trace, xtrace
 
     fn, x, hessians = low_rank_quadratic(jax.random.key(6), rank=2, noise=0.0)
     got = xtrace(fn, x, jax.random.key(7), num_matvecs=6)  # m = 3 > rank

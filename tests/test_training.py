@@ -16,7 +16,10 @@ import numpy as np
 import pytest
 
 import train
-from gradjax.config import (
+from gradjax.cli import train as train_cli_module
+from gradjax.core.objectives import OBJECTIVES
+from gradjax.studies.registry import STUDIES
+from gradjax.training.config import (
     DataConfig,
     ModelConfig,
     ObjectiveConfig,
@@ -24,9 +27,10 @@ from gradjax.config import (
     RunConfig,
     TrainConfig,
 )
-from gradjax.optim import make_optimizer
-from gradjax.rundir import CheckpointError, RunDir
-from gradjax.training import LossWatch, NonFiniteLossError, fit, optimizer_of
+from gradjax.training.fit import fit, optimizer_of
+from gradjax.training.guards import LossWatch, NonFiniteLossError
+from gradjax.training.optim import make_optimizer
+from gradjax.training.rundir import CheckpointError, RunDir
 
 
 def read_metrics(workdir):
@@ -90,11 +94,11 @@ def small_config(epochs=2, **objective):
 MULTI_DEVICE_SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np
-    from gradjax.data import load_dataset, to_float
+    from gradjax.training.data import load_dataset, to_float
     from gradjax.models import make_model
-    from gradjax.objectives import make_objective
-    from gradjax.optim import make_optimizer
-    from gradjax.steps import (
+    from gradjax.core.objectives import make_objective
+    from gradjax.training.optim import make_optimizer
+    from gradjax.training.steps import (
         compile_train_step,
         data_mesh,
         make_train_step,
@@ -222,19 +226,20 @@ def test_stopping_after_an_epoch_then_resuming_equals_an_uninterrupted_run(tmp_p
         fit(config, tmp_path / "zero", progress=False, stop_after_epoch=0)
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    fit(small_config(epochs=1), tmp_path, progress=False)
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    fit(small_config(epochs=2), tmp_path, progress=False, stop_after_epoch=1)
     first = restore_params(tmp_path)[1]
-    exploding = small_config(epochs=2)
-    exploding = TrainConfig(
-        exploding.data,
-        exploding.model,
-        exploding.objective,
-        OptimConfig(lr=1e12),
-        exploding.run,
+    # The same run resumed with an optimiser whose learning rate explodes (the config, which a
+    # resume must match, is unchanged).
+    import gradjax.training.fit as fit_module
+
+    monkeypatch.setattr(
+        fit_module,
+        "optimizer_of",
+        lambda config, total, steps: make_optimizer(lr=1e12, total_steps=total),
     )
     with pytest.raises(NonFiniteLossError, match=r"step \d+: .*not finite.*(mu|learning rate)"):
-        fit(exploding, tmp_path, resume=True, progress=False)
+        fit(small_config(epochs=2), tmp_path, resume=True, progress=False)
     kept = restore_params(tmp_path)[1]
     for u, v in zip(jax.tree.leaves(first), jax.tree.leaves(kept), strict=True):
         np.testing.assert_array_equal(u, v)
@@ -254,8 +259,8 @@ def test_existing_run_needs_resume(tmp_path):
     "argv, message",
     [
         (["--objective", "sm"], "invalid choice: 'sm'"),
-        (["--sigma", "-1"], "--sigma: must be > 0, got -1"),
-        (["--epochs", "0"], "--epochs: must be an integer >= 1"),
+        (["--sigma", "-1"], "objective.sigma must be finite and > 0, got -1.0"),
+        (["--epochs", "0"], "run.epochs must be finite and >= 1, got 0"),
         (["--dataset", "imagenet-xxl"], "--dataset: invalid choice"),
     ],
 )
@@ -300,11 +305,11 @@ def test_the_train_step_compiles_once_across_steps():
     import jax.numpy as jnp
     from flax.training.train_state import TrainState
 
-    from gradjax.data import load_dataset, to_float
+    from gradjax.core.objectives import make_objective
     from gradjax.models import make_model
-    from gradjax.objectives import make_objective
-    from gradjax.optim import make_optimizer
-    from gradjax.steps import (
+    from gradjax.training.data import load_dataset, to_float
+    from gradjax.training.optim import make_optimizer
+    from gradjax.training.steps import (
         compile_train_step,
         data_mesh,
         make_train_step,
@@ -344,78 +349,60 @@ def test_a_climbing_loss_warns_once():
 
 
 def test_train_py_prints_the_dataset_defaults_it_uses(capsys, tmp_path):
-    args = train.build_parser().parse_args(["--dataset", "digits", "--lr", "0.2", "--workdir", "w"])
-    config = train.config_from_args(args)
-    assert (config.model.name, config.data.batch_size, config.optim.lr) == ("mlp", 64, 0.2)
-    line = train.describe_defaults(args, config)
-    assert "digits: model=mlp" in line and "lr=0.2 (flag; dataset default 0.05)" in line
-
-
-def preset_cli(preset, run, *extra):
-    needs_data = train.PRESETS[preset].needs_data_dir
-    return ["--preset", preset, "--run", run, *(["--data-dir", "d"] if needs_data else []), *extra]
-
-
-@pytest.mark.parametrize("preset", sorted(train.PRESETS))
-def test_a_preset_run_from_train_py_is_the_presets_config(preset):
-    data_dir = "d" if train.PRESETS[preset].needs_data_dir else None
-    for run, config in train.PRESETS[preset].run_configs(data_dir).items():
-        args = train.parse_args([*preset_cli(preset, run), "--workdir", "w"])
-        assert train.config_from_args(args) == config, run
-        assert f"preset {preset}, run {run}" in train.describe_defaults(args, config)
-
-
-def test_flags_override_a_preset_run_one_setting_each():
-    base = train.PRESETS["cifar10"].run_configs("d")["score-matching"]
-    args = train.parse_args(
-        [
-            *preset_cli("cifar10", "score-matching"),
-            "--epochs",
-            "6",
-            "--mu",
-            "0.01",
-            "--workdir",
-            "w",
-        ]
+    _, config, source = train_cli_module.parse(
+        ["--dataset", "digits", "--lr", "0.2", "--workdir", "w"]
     )
-    config = train.config_from_args(args)
-    assert config.run == dataclasses.replace(base.run, epochs=6)
+    assert (config.model.name, config.data.batch_size, config.optim.lr) == ("mlp", 64, 0.2)
+    assert config.objective.lam == OBJECTIVES["score-matching"].lam  # resolved, not None
+    line = train_cli_module.describe(config, source)
+    assert "digits: objective score-matching, model mlp, lr 0.2, batch 64" in line
+
+
+def test_no_flag_trains_on_the_embedded_data_and_help_shows_every_default(capsys):
+    _, config, _ = train_cli_module.parse(["--workdir", "w"])
+    assert (config.data.dataset, config.model.name, config.run.epochs) == ("mnist5k", "cnn", 4)
+    with pytest.raises(SystemExit):
+        train_cli_module.parse(["--help"])
+    text = capsys.readouterr().out
+    for shown in ("--batch-size", "--warmup-epochs", "(default:", "mnist5k: model cnn"):
+        assert shown in text
+
+
+def study_cli(study, run, *extra):
+    needs_data = STUDIES[study].needs_data_dir
+    return ["--study", study, "--run", run, *(["--data-dir", "d"] if needs_data else []), *extra]
+
+
+@pytest.mark.parametrize("study", sorted(STUDIES))
+def test_a_study_run_from_train_py_is_the_studys_config(study):
+    data_dir = "d" if STUDIES[study].needs_data_dir else None
+    for run, config in STUDIES[study].configs(data_dir).items():
+        _, got, source = train_cli_module.parse([*study_cli(study, run), "--workdir", "w"])
+        assert got == config.resolved(), run
+        assert source == f"study {study}, run {run}"
+
+
+def test_flags_override_a_study_run_one_setting_each():
+    base = STUDIES["cifar10-6ep"].configs("d")["score-matching"].resolved()
+    _, config, _ = train_cli_module.parse(
+        [*study_cli("cifar10-6ep", "score-matching"), "--epochs", "9", "--mu", "0.01"]
+        + ["--workdir", "w"]
+    )
+    assert config.run == dataclasses.replace(base.run, epochs=9)
     assert config.objective == dataclasses.replace(base.objective, mu=0.01)
     assert (config.data, config.model, config.optim) == (base.data, base.model, base.optim)
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["--preset", "cifar10"], ["--run", "baseline"], ["--preset", "cifar10", "--run", "nope"]],
-)
-def test_preset_and_run_are_checked(argv, capsys):
-    with pytest.raises(SystemExit):
-        train.parse_args([*argv, "--workdir", "w"])
-    err = capsys.readouterr().err
-    assert "--preset and --run go together" in err or "has no run 'nope'" in err
-
-
-# What results/cifar10-resnet18/study.sh adds to the preset's runs (and the clipped rerun).
-GPU_RUNS = Path(__file__).resolve().parents[1] / "results" / "cifar10-resnet18"
-GPU_FLAGS = ["--epochs", "9", "--keep-checkpoints", "0", "--no-diagnostics", "--log-every", "50"]
-
-
-@pytest.mark.parametrize(
-    "study, run, extra",
+    "argv, message",
     [
-        ("9ep", "baseline", []),
-        ("9ep", "gan-test-classifier", []),
-        ("9ep", "score-matching", []),
-        ("9ep", "anti-score-matching", []),
-        ("9ep", "gradient-norm", []),
-        ("9ep-anti-clipped", "baseline", []),
-        ("9ep-anti-clipped", "anti-score-matching", ["--grad-clip", "1"]),
+        (["--study", "mnist5k"], "--study and --run go together"),
+        (["--run", "baseline"], "--study and --run go together"),
+        (["--study", "mnist5k", "--run", "nope"], "has no run 'nope'"),
+        (["--stop-after-epoch", "3", "--epochs", "1"], "beyond --epochs 1"),
     ],
 )
-def test_the_gpu_runs_were_the_resnet18_presets_runs(study, run, extra):
-    ran = RunDir(GPU_RUNS / study / "runs" / run).config
-    args = train.parse_args(
-        ["--preset", "cifar10-resnet18", "--run", run, "--data-dir", ran.data.data_dir]
-        + [*GPU_FLAGS, *extra, "--workdir", "w"]
-    )
-    assert train.config_from_args(args) == ran
+def test_study_run_and_impossible_combinations_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        train_cli_module.parse([*argv, "--workdir", "w"])
+    assert message in capsys.readouterr().err

@@ -2,8 +2,13 @@
 perturbation.py, fooling.py, stats.py), the registry of measurements that run them on trained
 checkpoints (:mod:`~gradjax.evaluation.measurements`), :func:`evaluate_runs`, and the report."""
 
-from gradjax.evaluation.density import density_ratios
-from gradjax.evaluation.fooling import (
+from gradjax.evaluation.maths.density_ratios import density_ratios
+from gradjax.evaluation.maths.pixel_perturbation import (
+    perturb,
+    perturbation_correct,
+    relevance_ranks,
+)
+from gradjax.evaluation.maths.saliency_fooling import (
     corner_mask,
     energy_inside,
     fooling_objective,
@@ -11,8 +16,7 @@ from gradjax.evaluation.fooling import (
     shift_logits,
     tempered_loss_gradients,
 )
-from gradjax.evaluation.perturbation import perturb, perturbation_correct, relevance_ranks
-from gradjax.evaluation.sampling import gradient_ascent, noisy_start
+from gradjax.evaluation.maths.sampling import gradient_ascent, noisy_start
 
 __all__ = [
     "corner_mask",

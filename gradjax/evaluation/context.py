@@ -18,12 +18,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-import gradjax.data
 import gradjax.models
-from gradjax.data import Dataset, draw_examples, load_dataset, slices
+import gradjax.training.data
 from gradjax.evaluation.cache import EvalCache, code_digest, library_versions, params_digest
-from gradjax.rundir import RunDir
-from gradjax.training import model_of
+from gradjax.training.config import model_of
+from gradjax.training.data import Dataset, draw_examples, load_dataset, slices
+from gradjax.training.rundir import RunDir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Common:
     # Figures that show dataset images (denoised samples, maps beside inputs). Off for data that
     # must not be redistributed (CIFAR): the numbers are still measured.
     dataset_figures: bool = True
+    # Per-image values (per_image.json): off, like the figures, for data not ours to publish.
+    keep_per_image: bool = True
 
 
 @dataclasses.dataclass
@@ -83,11 +85,14 @@ class Run:
 @dataclasses.dataclass
 class Result:
     """``metrics``: JSON-serialisable numbers; ``figures``: PNGs written; ``artifacts``: arrays
-    for the measurements that need this one (not saved)."""
+    for the measurements that need this one (not saved); ``per_image``: ``{"<run>/<quantity>":
+    array over the test images}``, saved beside the metrics (``per_image.json``, unless
+    :attr:`Common.keep_per_image` is off) so that statistics can be recomputed from them."""
 
     metrics: dict
     figures: list[Path] = dataclasses.field(default_factory=list)
     artifacts: dict = dataclasses.field(default_factory=dict)
+    per_image: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -97,7 +102,7 @@ class EvalContext:
     common: Common
     out: Path
     progress: bool = True
-    classifier: Run | None = None
+    judges: dict[str, Run] = dataclasses.field(default_factory=dict)
     results: dict[str, Result] = dataclasses.field(default_factory=dict)
     cache: EvalCache = dataclasses.field(default_factory=EvalCache)
 
@@ -204,7 +209,7 @@ def dataset_of(rundirs: dict[str, RunDir]) -> Dataset:
 # What pieces reach through objects, not by name, so every piece's code digest counts it: the
 # context and its runs (test images, batches, keys, the reference model), the run directory
 # (checkpoints), and whole, the models behind ``apply_fn`` and the data loading.
-PIECE_CODE = (EvalContext, Run, RunDir, gradjax.models, gradjax.data)
+PIECE_CODE = (EvalContext, Run, RunDir, gradjax.models, gradjax.training.data)
 
 __all__ = [
     "PIECE_CODE",

@@ -18,22 +18,23 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from gradjax.checks import check_choice
+from gradjax.core.checks import check_choice
 from gradjax.evaluation.cache import EvalCache
 from gradjax.evaluation.context import Common, EvalContext, Result, dataset_of, load_run
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.report import write_report
 from gradjax.evaluation.stats import to_json
-from gradjax.rundir import RunDir
+from gradjax.training.rundir import RunDir
 
 
-def plan(names, *, with_classifier: bool) -> list[str]:
+def plan(names, *, with_judges: bool) -> list[str]:
     """The measurements to run, in registry order, with their dependencies added.
 
     Raises:
-      ValueError: an unknown name, or one that needs the classifier when there is none.
+      ValueError: an unknown name, or one that needs a GAN-test judge when there is none.
     """
     chosen = set()
     for name in names:
@@ -41,33 +42,59 @@ def plan(names, *, with_classifier: bool) -> list[str]:
         chosen.update(_upstream(name))
     ordered = [name for name in MEASUREMENTS if name in chosen]
     for name in ordered:
-        if MEASUREMENTS[name].needs_classifier and not with_classifier:
+        if MEASUREMENTS[name].needs_judge and not with_judges:
             raise ValueError(
-                f"measurement {name!r} needs a GAN-test classifier (--gan-test-model)."
+                f"measurement {name!r} needs a GAN-test judge (eval.py --judge NAME=DIR)."
             )
     return ordered
+
+
+def load_context(
+    run_dirs: Mapping[str, str | Path],
+    out: Path,
+    *,
+    judges: Mapping[str, str | Path],
+    common: Common,
+    progress: bool,
+    cache_dir,
+    epochs: Mapping[str, int],
+) -> EvalContext:
+    """The runs and judges restored (all on one dataset) into an :class:`EvalContext`."""
+    rundirs = {name: RunDir(path) for name, path in run_dirs.items()}
+    judge_dirs = {name: RunDir(path) for name, path in judges.items()}
+    dataset = dataset_of({**rundirs, **{f"judge {n}": r for n, r in judge_dirs.items()}})
+    unknown = sorted(set(epochs) - set(run_dirs))
+    if unknown:
+        raise ValueError(f"epochs names no run {unknown}; the runs: {', '.join(run_dirs)}.")
+    runs = [load_run(name, r, dataset, epochs.get(name)) for name, r in rundirs.items()]
+    loaded_judges = {name: load_run(name, r, dataset) for name, r in judge_dirs.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    return EvalContext(
+        runs, dataset, common, out, progress, loaded_judges, cache=EvalCache(cache_dir)
+    )
 
 
 def evaluate_runs(
     run_dirs: Mapping[str, str | Path],
     out: str | Path,
     *,
-    classifier_dir: str | Path | None = None,
+    judges: Mapping[str, str | Path] | None = None,
     measurements: tuple[str, ...] | None = None,
     common: Common | None = None,
     settings: Mapping[str, object] | None = None,
     progress: bool = True,
     cache_dir: str | Path | None = None,
     epochs: Mapping[str, int] | None = None,
+    run_names: Mapping[str, str] | None = None,
 ) -> Path:
     """Runs ``measurements`` on the named runs; returns the path of ``report.md``.
 
     Args:
       run_dirs: ``{name: run directory}`` written by ``train.py``; all on the same dataset.
       out: output directory (created).
-      classifier_dir: run directory of the independent GAN-test classifier.
-      measurements: names of :data:`MEASUREMENTS`; default all (those needing the classifier
-        only when ``classifier_dir`` is given).
+      judges: ``{name: run directory}`` of the independent GAN-test classifiers.
+      measurements: names of :data:`MEASUREMENTS`; default all (those needing a judge only
+        when ``judges`` are given).
       common: settings shared by the measurements (default :class:`Common`).
       settings: ``{measurement: its Settings}``; missing ones take their defaults.
       progress: show progress bars.
@@ -76,56 +103,41 @@ def evaluate_runs(
         derived from the test images.
       epochs: ``{name: epoch}``: evaluate those runs at the checkpoint ending that epoch
         (and their per-epoch measurements up to it), the others at their latest checkpoint.
+      run_names: ``{name: what to record}`` in place of the runs' and judges' directories
+        (a study records its runs by name, not by where they lie on one machine).
 
     Raises:
       ValueError: no runs, an unknown measurement, runs on different datasets, a checkpoint
-        that does not fit the data, a measurement needing a classifier without one.
+        that does not fit the data, a measurement needing a judge without one.
       FileNotFoundError: a directory that is not a run. CheckpointError: a damaged checkpoint.
     """
     if not run_dirs:
         raise ValueError("evaluate_runs needs at least one run directory.")
     common = Common() if common is None else common
-    with_classifier = classifier_dir is not None
+    judges = dict(judges or {})
     if measurements is None:
-        measurements = [
-            n for n, m in MEASUREMENTS.items() if with_classifier or not m.needs_classifier
-        ]
-    order = plan(measurements, with_classifier=with_classifier)
-    rundirs = {name: RunDir(path) for name, path in run_dirs.items()}
-    if with_classifier:
-        rundirs["GAN-test classifier"] = RunDir(classifier_dir)
-    dataset = dataset_of(rundirs)
-    unknown = sorted(set(epochs or {}) - set(run_dirs))
-    if unknown:
-        raise ValueError(f"epochs names no run {unknown}; the runs: {', '.join(run_dirs)}.")
-    runs = {
-        name: load_run(name, rundir, dataset, (epochs or {}).get(name))
-        for name, rundir in rundirs.items()
-    }
-    classifier = runs.pop("GAN-test classifier", None)
+        measurements = [n for n, m in MEASUREMENTS.items() if judges or not m.needs_judge]
+    order = plan(measurements, with_judges=bool(judges))
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = EvalContext(
-        list(runs.values()), dataset, common, out, progress, classifier, cache=EvalCache(cache_dir)
+    ctx = load_context(
+        run_dirs,
+        out,
+        judges=judges,
+        common=common,
+        progress=progress,
+        cache_dir=cache_dir,
+        epochs=dict(epochs or {}),
     )
     settings = {name: (settings or {}).get(name) or MEASUREMENTS[name].settings() for name in order}
-
     metrics = {
-        "dataset": dataset.name,
+        "dataset": ctx.dataset.name,
         "common": dataclasses.asdict(common),
-        "runs": {
-            r.name: {
-                "directory": str(r.rundir.path),
-                "config": dataclasses.asdict(r.config),
-                **({} if r.epoch is None else {"epoch": r.epoch}),
-            }
-            for r in ctx.runs
-        },
+        "runs": {r.name: _describe(r, run_names) for r in ctx.runs},
+        "judges": {name: _describe(r, run_names) for name, r in ctx.judges.items()},
         "settings": {name: dataclasses.asdict(s) for name, s in settings.items()},
         "measurements": {},
     }
-    figures = []
-    timings, loaded = {}, []
+    figures, timings, loaded, per_image = [], {}, [], {}
     for name in tqdm(order, desc="evaluation", disable=not progress):
         started = time.perf_counter()
         result, seconds, was_loaded = _measure_or_load(ctx, name, settings)
@@ -135,12 +147,57 @@ def evaluate_runs(
         ctx.results[name] = result
         metrics["measurements"][name] = to_json(result.metrics)
         figures += [str(p.relative_to(out)) for p in result.figures]
+        per_image.update({f"{name}/{k}": v for k, v in result.per_image.items()})
     metrics["figures"] = figures
     (out / "metrics.json").write_text(json.dumps(to_json(metrics), indent=1) + "\n")
+    if per_image and common.keep_per_image:
+        write_per_image(out / "per_image.json", per_image)
     (out / "timings.json").write_text(
         json.dumps({"seconds": timings, "loaded_from_cache": loaded}, indent=1) + "\n"
     )
     return write_report(metrics, out)
+
+
+def write_per_image(path: Path, arrays: Mapping[str, object]) -> None:
+    """``{"<measurement>/<run>/<quantity>": array}`` as JSON, float32 values written exactly
+    (nine significant digits), so a re-run writes the same bytes."""
+
+    def exact(array):
+        a = np.asarray(array)
+        if a.dtype.kind == "f":
+            return json.loads(
+                np.array2string(
+                    a.astype(np.float32),
+                    separator=",",
+                    threshold=a.size + 1,
+                    floatmode="unique",
+                    max_line_width=10**9,
+                ).replace("nan", "NaN")
+            )
+        return a.tolist()
+
+    path.write_text(
+        json.dumps({k: exact(v) for k, v in arrays.items()}, separators=(",", ":")) + "\n"
+    )
+
+
+def read_per_image(path: Path) -> dict[str, np.ndarray]:
+    """The arrays :func:`write_per_image` wrote."""
+    return {k: np.asarray(v) for k, v in json.loads(Path(path).read_text()).items()}
+
+
+def _describe(run, run_names: Mapping[str, str] | None) -> dict:
+    """A run's entry in metrics.json: where it came from, its config and evaluated epoch."""
+    source = (
+        {"run": run_names[run.name]}
+        if run_names and run.name in run_names
+        else {"directory": str(run.rundir.path)}
+    )
+    return {
+        **source,
+        "config": dataclasses.asdict(run.config),
+        **({} if run.epoch is None else {"epoch": run.epoch}),
+    }
 
 
 def _measure_or_load(
@@ -151,7 +208,7 @@ def _measure_or_load(
     was loaded.
 
     Its key holds the settings and code of it and of the measurements whose results it reads,
-    and every model (the classifier too).
+    and every model (the judges too).
     """
     measurement = MEASUREMENTS[name]
     upstream = _upstream(name)
@@ -164,6 +221,7 @@ def _measure_or_load(
         return {
             "metrics": result.metrics,
             "artifacts": result.artifacts,
+            "per_image": result.per_image,
             "figures": {str(p.relative_to(ctx.out)): p.read_bytes() for p in result.figures},
             "seconds": round(time.perf_counter() - started, 1),
         }
@@ -172,13 +230,18 @@ def _measure_or_load(
         f"measurement/{name}",
         compute,
         settings={n: settings[n] for n in upstream},
-        runs=[*ctx.runs, *([ctx.classifier] if ctx.classifier else [])],
+        runs=[*ctx.runs, *ctx.judges.values()],
         code=[MEASUREMENTS[n].measure for n in upstream],
     )
     for relative, content in kept["figures"].items():
         (ctx.out / relative).parent.mkdir(parents=True, exist_ok=True)
         (ctx.out / relative).write_bytes(content)
-    result = Result(kept["metrics"], [ctx.out / r for r in kept["figures"]], kept["artifacts"])
+    result = Result(
+        kept["metrics"],
+        [ctx.out / r for r in kept["figures"]],
+        kept["artifacts"],
+        kept.get("per_image", {}),
+    )
     return result, kept.get("seconds"), not computed
 
 
@@ -190,4 +253,4 @@ def _upstream(name: str) -> list[str]:
     return names
 
 
-__all__ = ["evaluate_runs", "plan"]
+__all__ = ["evaluate_runs", "plan", "read_per_image", "write_per_image"]

@@ -8,6 +8,10 @@
 * :func:`accuracy_difference`: both of the above for two accuracies on the same examples.
 * :func:`independent_proportion_difference`, :func:`independent_mean_difference`: differences
   of two statistics known only as saved summaries (evaluations run apart), unpaired.
+* :func:`log_mean_exp`, :func:`bootstrap_interval`: the paper's density statistic
+  ``log E[exp r]`` and a percentile bootstrap of any statistic of per-example values.
+* :func:`seed_interval`: a mean over training seeds with its Student-t interval (the unit of a
+  claim about an objective is the seed).
 * :func:`excludes_zero`, :func:`verdict`: what an interval of a difference says.
 
 Every function is NumPy in, floats out; seeds are explicit.
@@ -81,6 +85,51 @@ def paired_difference(
         "low": low,
         "high": high,
         "n": n,
+    }
+
+
+def log_mean_exp(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``log mean exp(values)`` along ``axis``, without overflow: the paper's density statistic
+    ``log E[exp(f_y(x+η) − f_y(x))]`` (§5.1.1) from per-example log-ratios."""
+    values = np.asarray(values, np.float64)
+    top = np.max(values, axis=axis, keepdims=True)
+    mean = np.mean(np.exp(values - top), axis=axis, keepdims=True)
+    return np.squeeze(top + np.log(mean), axis=axis)
+
+
+def bootstrap_interval(
+    values: np.ndarray, *, statistic=np.mean, num_resamples: int = 2000, seed: int = 0
+) -> dict[str, float]:
+    """``statistic`` of per-example ``values`` (``(..., N)``, examples on the last axis) with a
+    95% percentile-bootstrap interval over the examples: ``{"value", "low", "high", "n"}``.
+    ``statistic(array, axis=-1)`` reduces the last axis."""
+    values = np.asarray(values, np.float64)
+    n = values.shape[-1]
+    index = np.random.default_rng(seed).integers(0, n, (num_resamples, n))
+    draws = statistic(values[..., index], axis=-1)
+    low, high = np.percentile(draws, [2.5, 97.5], axis=-1)
+    return {"value": statistic(values, axis=-1), "low": low, "high": high, "n": n}
+
+
+def seed_interval(values) -> dict:
+    """Mean of per-seed values (one number per training seed, e.g. each seed's difference
+    between two objectives) with a 95% Student-t interval over the seeds:
+    ``{"value", "low", "high", "n", "per_seed"}``; with one seed the interval is unbounded."""
+    from scipy.stats import t as student_t
+
+    values = np.asarray(values, np.float64)
+    n = values.size
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        half = math.inf
+    else:
+        half = float(student_t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return {
+        "value": mean,
+        "low": mean - half,
+        "high": mean + half,
+        "n": n,
+        "per_seed": values.tolist(),
     }
 
 
@@ -174,13 +223,16 @@ def to_json(tree):
 __all__ = [
     "Z95",
     "accuracy_difference",
+    "bootstrap_interval",
     "excludes_zero",
     "independent_mean_difference",
     "independent_proportion_difference",
+    "log_mean_exp",
     "mcnemar_p",
     "mean_interval",
     "paired_difference",
     "proportion",
+    "seed_interval",
     "to_json",
     "verdict",
     "wilson_interval",

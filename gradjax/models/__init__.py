@@ -12,7 +12,7 @@ import functools
 
 import flax.linen as nn
 
-from gradjax.checks import check_choice
+from gradjax.core.checks import check_choice
 from gradjax.models.activations import ACTIVATIONS, Activation, softplus_beta
 from gradjax.models.layers import NORMS, WSConv
 from gradjax.models.resnet import ResNet

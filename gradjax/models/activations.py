@@ -12,7 +12,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gradjax.checks import check_choice
+from gradjax.core.checks import check_choice
+from gradjax.paper import SOFTPLUS_BETA
 
 
 @jax.custom_jvp
@@ -40,7 +41,7 @@ def _softplus_jvp(primals, tangents):
     return out, jnp.exp(z - out) * z_dot
 
 
-def softplus_beta(x: jax.Array, beta: float = 10.0) -> jax.Array:
+def softplus_beta(x: jax.Array, beta: float = SOFTPLUS_BETA) -> jax.Array:
     """``softplus(β·x) / β``: tends to ReLU as β → ∞; curvature ``β/4`` at 0."""
     return softplus(beta * x) / beta
 
@@ -55,7 +56,7 @@ class Activation(nn.Module):
     """Elementwise activation ``kind`` of :data:`ACTIVATIONS` (``beta`` for softplus)."""
 
     kind: str = "softplus"
-    beta: float = 10.0
+    beta: float = SOFTPLUS_BETA
 
     def setup(self):
         check_choice(self.kind, "activation", ACTIVATIONS)

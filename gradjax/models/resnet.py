@@ -18,6 +18,7 @@ import jax
 
 from gradjax.models.activations import Activation, mean_pool_flatten
 from gradjax.models.layers import conv_norm
+from gradjax.paper import SOFTPLUS_BETA
 
 PRE_ACTIVATION = ("nf", "skipinit")  # schemes without normalisation layers
 
@@ -52,7 +53,7 @@ class ResNet(nn.Module):
     stage_sizes: Sequence[int] = (2, 2, 2, 2)
     width: int = 64
     activation: str = "softplus"
-    beta: float = 10.0
+    beta: float = SOFTPLUS_BETA
     norm: str = "nf"
 
     @nn.compact

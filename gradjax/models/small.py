@@ -8,6 +8,7 @@ import flax.linen as nn
 import jax
 
 from gradjax.models.activations import Activation
+from gradjax.paper import SOFTPLUS_BETA
 
 
 class MLP(nn.Module):
@@ -16,7 +17,7 @@ class MLP(nn.Module):
     num_classes: int
     hidden: Sequence[int] = (256, 256)
     activation: str = "softplus"
-    beta: float = 10.0
+    beta: float = SOFTPLUS_BETA
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -37,7 +38,7 @@ class SmallCNN(nn.Module):
     num_classes: int
     width: int = 32
     activation: str = "softplus"
-    beta: float = 10.0
+    beta: float = SOFTPLUS_BETA
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:

@@ -11,6 +11,7 @@ import jax
 
 from gradjax.models.activations import Activation
 from gradjax.models.layers import conv_norm
+from gradjax.paper import SOFTPLUS_BETA
 
 # Channel multipliers of the base width; "M" is a 2×2 max-pool.
 VGG11_LAYOUT = (1, "M", 2, "M", 4, 4, "M", 8, 8, "M", 8, 8, "M")
@@ -22,7 +23,7 @@ class VGG11(nn.Module):
     num_classes: int
     width: int = 64
     activation: str = "softplus"
-    beta: float = 10.0
+    beta: float = SOFTPLUS_BETA
     norm: str = "nf"
 
     @nn.compact

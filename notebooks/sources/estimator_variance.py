@@ -3,7 +3,7 @@
 #
 # Score-matching needs `h(x) = tr ∇²x f_y(x)` for every training example. This notebook checks,
 # on networks small enough for exact Hessians (8×8 digits, D = 64), how the estimators in
-# `gradjax.trace` behave:
+# `gradjax.core.trace` behave:
 #
 # * Hutchinson `vᵀHv` (gaussian and rademacher probes): unbiased for any `f`, with variance
 #   `2‖H‖²_F / N` (gaussian) and `2(‖H‖²_F − Σ H²ᵢᵢ) / N` (rademacher).
@@ -224,7 +224,7 @@ plt.show()
 PP_DRAWS = 2_000
 pp_keys = jax.random.split(jax.random.key(2), PP_DRAWS)
 BUDGETS = (6, 12, 24)
-from gradjax.trace_uncertainty import frobenius_sq_estimate, hutchpp_trace, xtrace  # noqa: E402
+from gradjax.core.trace_uncertainty import frobenius_sq_estimate, hutchpp_trace, xtrace  # noqa: E402
 
 deflation = {}
 for name, (model, params) in trained.items():
@@ -270,7 +270,7 @@ plt.show()
 # (back-propagated exactly). At σ = 0.03 the networks are close to their local quadratic.
 
 # %%
-from gradjax.estimators import fd_sliced_terms  # noqa: E402
+from gradjax.core.estimators import fd_sliced_terms  # noqa: E402
 
 for name, (model, params) in trained.items():
     fn = selected_logit_fn(model, params)

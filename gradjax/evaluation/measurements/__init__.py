@@ -3,7 +3,9 @@
 Every measurement is one module here with a frozen ``Settings`` dataclass, a
 ``measure(ctx, settings) -> Result`` and a ``report(metrics) -> markdown lines``; it declares
 the measurements whose results it reads (``needs``) and whether it needs the independent
-classifier. Adding one is one module and one line below; :func:`evaluate_runs` runs them in
+classifier, and may declare the paper's claims it judges (``VERDICTS`` over
+``quantities(metrics)``, :mod:`gradjax.evaluation.claims`). Adding one is one module and one
+line below; :func:`evaluate_runs` runs them in
 this order, after their dependencies.
 """
 
@@ -32,16 +34,30 @@ from gradjax.evaluation.measurements import (
 
 @dataclasses.dataclass(frozen=True)
 class Measurement:
+    """``measure(ctx, settings) -> Result``, its ``Settings`` class, ``report(metrics)``, and
+    the claims it judges: ``verdicts`` (:class:`~gradjax.evaluation.claims.Verdict` rows) over
+    ``quantities(metrics)``, its per-run numbers."""
+
     measure: Callable
     settings: type
     report: Callable[[dict], list[str]]
     title: str
     needs: tuple[str, ...] = ()
-    needs_classifier: bool = False
+    needs_judge: bool = False
+    verdicts: tuple = ()
+    quantities: Callable[[dict], dict] | None = None
 
 
 def _entry(module, title: str, **kwargs) -> Measurement:
-    return Measurement(module.measure, module.Settings, module.report, title, **kwargs)
+    return Measurement(
+        module.measure,
+        module.Settings,
+        module.report,
+        title,
+        verdicts=getattr(module, "VERDICTS", ()),
+        quantities=getattr(module, "quantities", None),
+        **kwargs,
+    )
 
 
 MEASUREMENTS: dict[str, Measurement] = {
@@ -50,7 +66,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "density": _entry(density, "Density ratios (Fig. 1)"),
     "density-epochs": _entry(density_epochs, "Density ratio over training"),
     "samples": _entry(samples, "Samples by gradient ascent (Fig. 2)"),
-    "gan-test": _entry(gan_test, "GAN-test", needs=("samples",), needs_classifier=True),
+    "gan-test": _entry(gan_test, "GAN-test", needs=("samples",), needs_judge=True),
     "perturbation": _entry(perturbation, "Pixel perturbation (Fig. 3)"),
     "perturbation-fills": _entry(
         perturbation_fills, "Pixel perturbation with other fills and orders (ROAD, …)"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from gradjax.accuracy import make_eval_step, score_split
+from gradjax.evaluation.claims import Verdict
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import interval, pct_interval, verdict_cell
 from gradjax.evaluation.stats import accuracy_difference, proportion
+from gradjax.paper import TABLE1
+from gradjax.training.accuracy import make_eval_step, score_split
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,3 +61,33 @@ def report(metrics: dict) -> list[str]:
             cells += [interval(diff, scale=100), f"{diff['mcnemar_p']:.3g}", verdict_cell(diff)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def quantities(metrics: dict) -> dict:
+    """``{"accuracy": {run: {"value", "image", "difference"}}}``: each run's accuracy, its
+    interval and its paired difference to the reference."""
+    return {
+        "accuracy": {
+            name: {
+                "value": run["value"],
+                "image": run,
+                "difference": metrics["difference"].get(name),
+            }
+            for name, run in metrics["runs"].items()
+        }
+    }
+
+
+VERDICTS = tuple(
+    Verdict(
+        "accuracy",
+        f"{objective}: test accuracy lower than the baseline's",
+        "accuracy",
+        objective,
+        -1,
+        scale=100,
+        unit=" points",
+        paper=f"{TABLE1[objective].accuracy - TABLE1['baseline'].accuracy:+.2f} points",
+    )
+    for objective in ("score-matching", "gradient-norm", "anti-score-matching")
+)

@@ -17,12 +17,12 @@ import functools
 import numpy as np
 from tqdm.auto import tqdm
 
-from gradjax.accuracy import make_eval_step, score_split
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.seeds import seed_partner, within_seed_spread
 from gradjax.evaluation.stats import accuracy_difference, excludes_zero, proportion
+from gradjax.training.accuracy import make_eval_step, score_split
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 how well each attribution, read as a linear model, predicts the logit's change under Gaussian
 perturbations (relative infidelity, the fraction left unexplained), and how much it moves under
 tiny uniform input changes (relative max-sensitivity). Lower is better for both. Definitions in
-:mod:`gradjax.evaluation.attribution_quality`."""
+:mod:`gradjax.evaluation.maths.infidelity`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from gradjax.evaluation.attribution_quality import infidelity, max_sensitivity
 from gradjax.evaluation.context import EvalContext, Result
+from gradjax.evaluation.maths.infidelity import infidelity, max_sensitivity
 from gradjax.evaluation.report_format import interval, table_head
+from gradjax.evaluation.saliency_methods import (
+    SALIENCY_METHODS,
+    SaliencyOptions,
+    compute_attribution,
+)
 from gradjax.evaluation.stats import mean_interval
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compute_attribution
 
 attribution_fn = jax.jit(compute_attribution, static_argnums=(0, 1, 6))
 

@@ -21,19 +21,20 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from gradjax.data import draw_examples
-from gradjax.estimators import make_trace_fn
+from gradjax.core.estimators import make_trace_fn
+from gradjax.core.gradients import select_logits
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.measurements.score_matching_objective import H_PERCENTILES
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.stats import wilson_interval
-from gradjax.gradients import select_logits
+from gradjax.paper import TAU
+from gradjax.training.data import draw_examples
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    tau: float = 1000.0  # the paper's threshold (§5)
+    tau: float = TAU  # the paper's threshold (§5)
     # The estimator as the objective draws it in training (the paper's: Taylor, σ = 0.1).
     estimator: str = "taylor"
     sigma: float = 0.1

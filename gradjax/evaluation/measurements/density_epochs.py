@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.density import check_sigmas
+from gradjax.evaluation.maths.density_ratios import check_sigmas
 from gradjax.evaluation.measurements.density import ratios_of
 
 

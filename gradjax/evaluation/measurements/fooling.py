@@ -17,10 +17,12 @@ import optax
 from flax.training.train_state import TrainState
 from tqdm.auto import tqdm
 
-from gradjax.data import to_float
+from gradjax.core.gradients import logit_gradients, loss_gradients
+from gradjax.core.saliency import pixel_relevance
 from gradjax.evaluation import figures
+from gradjax.evaluation.claims import Verdict
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.fooling import (
+from gradjax.evaluation.maths.saliency_fooling import (
     corner_mask,
     energy_inside,
     fooling_objective,
@@ -34,9 +36,8 @@ from gradjax.evaluation.stats import (
     paired_difference,
     proportion,
 )
-from gradjax.gradients import logit_gradients, loss_gradients
-from gradjax.saliency import pixel_relevance
-from gradjax.steps import (
+from gradjax.training.data import to_float
+from gradjax.training.steps import (
     compile_train_step,
     data_mesh,
     make_train_step,
@@ -140,7 +141,8 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
 
     shift = {"original": summary(logits_fn), "shifted": summary(shifted)}
 
-    # (b) Fine-tune with the train step of gradjax.steps (Adam; the objective of fooling.py).
+    # (b) Fine-tune with the train step of gradjax.training.steps (Adam; the objective of
+    # saliency_fooling.py).
     # Each kind of gradient, compiled once as a function of the parameters (before and after).
     tempered = f"loss_gradient_T{settings.temperature:g}"
     gradients = {
@@ -264,3 +266,59 @@ def report(metrics: dict) -> list[str]:
         f"(McNemar p = {change['mcnemar_p']:.2g}) |"
     )
     return lines
+
+
+def quantities(metrics: dict) -> dict:
+    """The reference model's fooling numbers: ``shift_cosine`` (logit-gradients' cosine to
+    ∇g after adding g to every logit), ``shift_accuracy_change`` (must be 0), and the
+    fine-tune's ``resistance`` (loss-gradient rise − ½ logit-gradient rise) and
+    ``temperature`` (tempered − plain loss-gradient energy after)."""
+    model = metrics["fine_tune"]["model"]
+    shift, tune = metrics["shift"], metrics["fine_tune"]
+    change = shift["shifted"]["accuracy"] - shift["original"]["accuracy"]
+    return {
+        "shift_cosine": {model: {"value": shift["shifted"]["logit_gradient_cosine_to_pattern"]}},
+        "shift_accuracy_change": {model: {"value": change}},
+        "resistance": {
+            model: {
+                "value": tune["loss_rise_minus_half_logit_rise"]["value"],
+                "image": tune["loss_rise_minus_half_logit_rise"],
+            }
+        },
+        "temperature": {
+            model: {
+                "value": tune["tempered_minus_loss_after"]["value"],
+                "image": tune["tempered_minus_loss_after"],
+            }
+        },
+    }
+
+
+VERDICTS = (
+    Verdict(
+        "shift-invariance",
+        "baseline + g(x) on every logit: logit-gradients turn to ∇g (cosine above 0.99)",
+        "shift_cosine",
+        None,
+        +1,
+        threshold=0.99,
+        paper="at will (§2)",
+    ),
+    Verdict(
+        "fooling",
+        "loss-gradients resist the fooling fine-tune: their mask energy rises by less than half "
+        "the logit-gradients' rise",
+        "resistance",
+        None,
+        -1,
+        paper="resist (App. A)",
+    ),
+    Verdict(
+        "fooling",
+        "a high softmax temperature exposes loss-gradients to the fooling",
+        "temperature",
+        None,
+        +1,
+        paper="exposed (App. A)",
+    ),
+)

@@ -18,11 +18,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from gradjax.evaluation import figures
+from gradjax.evaluation.claims import Verdict
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.perturbation import perturbation_correct
+from gradjax.evaluation.maths.pixel_perturbation import perturbation_correct
 from gradjax.evaluation.report_format import MISSING, interval, table_head, verdict_cell
-from gradjax.evaluation.stats import mean_interval, paired_difference, proportion
-from gradjax.saliency import PAPER_METHODS, SaliencyOptions, compiled_saliency
+from gradjax.evaluation.saliency_methods import PAPER_METHODS, SaliencyOptions, compiled_saliency
+from gradjax.evaluation.stats import (
+    bootstrap_interval,
+    mean_interval,
+    paired_difference,
+    proportion,
+)
 
 
 @functools.partial(jax.jit, static_argnums=0, static_argnames=("fill", "most_relevant_first"))
@@ -53,19 +59,46 @@ def correct_fn(
 @dataclasses.dataclass(frozen=True)
 class Settings:
     fractions: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    methods: tuple[str, ...] = PAPER_METHODS
+    # The paper's six methods and a random ranking, the control every curve is read against.
+    methods: tuple[str, ...] = (*PAPER_METHODS, "random")
     saliency: SaliencyOptions = SaliencyOptions()
 
 
-def _curve(correct: np.ndarray) -> dict:
-    """``(F, N)`` correctness to accuracies with intervals per fraction and the per-image AUC."""
+# The fractions the normalised AUC averages over: removed pixels only, clean accuracy apart.
+NORMALISED_RANGE = (0.1, 0.9)
+
+
+def normalised_auc_statistic(fractions):
+    """``statistic(correct, axis=-1)`` for (F, …, N) correctness: mean accuracy over the
+    fractions in :data:`NORMALISED_RANGE` divided by the accuracy at fraction 0 (how much of
+    its clean accuracy a model keeps as pixels go), for :func:`bootstrap_interval`."""
+    fractions = np.asarray(fractions)
+    inside = (fractions >= NORMALISED_RANGE[0] - 1e-9) & (fractions <= NORMALISED_RANGE[1] + 1e-9)
+    clean = int(np.flatnonzero(fractions == 0)[0])
+
+    def statistic(correct, axis=-1):
+        accuracy = np.mean(correct, axis=axis)
+        return accuracy[inside].mean(0) / accuracy[clean]
+
+    return statistic
+
+
+def _curve(correct: np.ndarray, fractions, seed: int) -> dict:
+    """``(F, N)`` correctness to accuracies with intervals per fraction, the per-image AUC over
+    all fractions and, when fraction 0 is among them, the normalised AUC."""
     per_fraction = [proportion(c) for c in correct]
-    return {
+    curve = {
         "accuracy": [p["value"] for p in per_fraction],
         "low": [p["low"] for p in per_fraction],
         "high": [p["high"] for p in per_fraction],
         "auc": mean_interval(correct.mean(0)),
     }
+    if 0 in fractions:
+        statistic = normalised_auc_statistic(fractions)
+        curve["normalised_auc"] = bootstrap_interval(
+            correct.astype(np.float64), statistic=statistic, seed=seed
+        )
+    return curve
 
 
 def _correct_tables(ctx: EvalContext, run, method: str, settings: Settings):
@@ -84,9 +117,10 @@ def _correct_tables(ctx: EvalContext, run, method: str, settings: Settings):
     return np.concatenate(mine, axis=1), (np.concatenate(fixed, axis=1) if fixed else None)
 
 
-def measure(ctx: EvalContext, settings: Settings) -> Result:
-    x, y = ctx.test_examples
-    fractions = jnp.asarray(settings.fractions, jnp.float32)
+def _own_tables(ctx: EvalContext, settings: Settings) -> tuple[dict, dict]:
+    """``(own, by_reference)``: ``own[run][method]`` the ``(F, N)`` correctness of each run
+    with its own saliency, ``by_reference[run]`` that of the reference model with each run's
+    logit-gradients."""
     ref = ctx.reference
     own, by_reference = {}, {}
     total = len(ctx.runs) * len(settings.methods)
@@ -106,56 +140,92 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 if fixed is not None:
                     by_reference[run.name] = fixed
                 bar.update(1)
-    # A random ranking, for scale: the reference model with uniformly random relevance.
-    random = np.concatenate(
-        [
-            np.asarray(
-                correct_fn(
-                    ref.apply_fn,
-                    ref.params,
-                    xb,
-                    yb,
-                    jax.random.uniform(jax.random.fold_in(ctx.key, 10_000 + i), xb.shape[:3]),
-                    fractions,
-                )
-            )
-            for i, (xb, yb) in enumerate(ctx.batches(x, y))
-        ],
-        axis=1,
-    )
+    return own, by_reference
 
-    def auc_difference(table, name, method=None):
-        a = table[name] if method is None else table[name][method]
-        b = table[ref.name] if method is None else table[ref.name][method]
-        return paired_difference(a.mean(0), b.mean(0), seed=ctx.common.seed)
 
-    others = [r.name for r in ctx.runs if r.name != ref.name]
+def _random_order(ctx: EvalContext, fractions) -> np.ndarray:
+    """``(F, N)`` correctness of the reference model with uniformly random relevance: the
+    fixed-model protocol's control."""
+    x, y = ctx.test_examples
+    ref = ctx.reference
+    parts = []
+    for i, (xb, yb) in enumerate(ctx.batches(x, y)):
+        relevance = jax.random.uniform(jax.random.fold_in(ctx.key, 10_000 + i), xb.shape[:3])
+        parts.append(np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, relevance, fractions)))
+    return np.concatenate(parts, axis=1)
+
+
+def _differences(a: np.ndarray, b: np.ndarray, fractions, seed: int) -> dict:
+    """Paired AUC difference (and normalised AUC difference, when defined) of two ``(F, N)``
+    correctness tables on the same images."""
+    out = paired_difference(a.mean(0), b.mean(0), seed=seed)
+    if 0 in fractions:
+        statistic = normalised_auc_statistic(fractions)
+        out["normalised_auc"] = paired_difference(
+            a.astype(np.float64), b.astype(np.float64), statistic=statistic, seed=seed
+        )
+    return out
+
+
+def measure(ctx: EvalContext, settings: Settings) -> Result:
+    x, _ = ctx.test_examples
+    fractions = list(settings.fractions)
+    seed, ref = ctx.common.seed, ctx.reference.name
+    own, by_reference = _own_tables(ctx, settings)
+    random = _random_order(ctx, jnp.asarray(fractions, jnp.float32))
+    others = [r.name for r in ctx.runs if r.name != ref]
     metrics = {
-        "fractions": list(settings.fractions),
+        "fractions": fractions,
         "num_examples": int(len(x)),
-        "reference": ref.name,
-        "own": {n: {m: _curve(c) for m, c in methods.items()} for n, methods in own.items()},
-        "by_reference": {n: _curve(c) for n, c in by_reference.items()},
-        "random_order": _curve(random),
+        "reference": ref,
+        "own": {
+            n: {m: _curve(c, fractions, seed) for m, c in methods.items()}
+            for n, methods in own.items()
+        },
+        "by_reference": {n: _curve(c, fractions, seed) for n, c in by_reference.items()},
+        "random_order": _curve(random, fractions, seed),
         "difference": {
-            "own": {n: {m: auc_difference(own, n, m) for m in settings.methods} for n in others},
-            "by_reference": {n: auc_difference(by_reference, n) for n in others if by_reference},
+            "own": {
+                n: {
+                    m: _differences(own[n][m], own[ref][m], fractions, seed)
+                    for m in settings.methods
+                }
+                for n in others
+            },
+            "by_reference": {
+                n: _differences(by_reference[n], by_reference[ref], fractions, seed)
+                for n in others
+                if by_reference
+            },
         },
     }
-    xs = np.asarray(settings.fractions)
+    return Result(metrics, _figures(ctx, metrics))
+
+
+def _figures(ctx: EvalContext, metrics: dict) -> list:
+    """Each model's own logit-gradient curve beside its random-ranking control; the fixed
+    model's curves beside its random order; each model's curve per method."""
+    xs = np.asarray(metrics["fractions"])
+    ref = metrics["reference"]
     xlabel = "fraction of least relevant pixels replaced by the image mean"
     written = []
-    if by_reference:
+    own = metrics["own"]
+    if all("logit-gradient" in m for m in own.values()):
+        bands = {n: _band(m["logit-gradient"]) for n, m in own.items()}
+        bands |= {
+            f"{n}, random ranking": _band(m["random"]) for n, m in own.items() if "random" in m
+        }
         written.append(
             figures.line_plot(
                 ctx.out / "perturbation_own.png",
                 xs,
-                {n: _band(m["logit-gradient"]) for n, m in metrics["own"].items()},
+                bands,
                 xlabel=xlabel,
                 ylabel="accuracy (95% CI)",
                 title="Pixel perturbation, each model with its own logit-gradients",
             )
         )
+    if metrics["by_reference"]:
         written.append(
             figures.line_plot(
                 ctx.out / "perturbation_reference.png",
@@ -165,11 +235,11 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                     "random order": _band(metrics["random_order"]),
                 },
                 xlabel=xlabel,
-                ylabel=f"accuracy of {ref.name} (95% CI)",
-                title=f"Pixel perturbation, fixed model {ref.name!r}",
+                ylabel=f"accuracy of {ref} (95% CI)",
+                title=f"Pixel perturbation, fixed model {ref!r}",
             )
         )
-    for name, methods in metrics["own"].items():
+    for name, methods in own.items():
         written.append(
             figures.line_plot(
                 ctx.out / f"perturbation_methods_{name}.png",
@@ -180,7 +250,7 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
                 title=f"{name}: saliency methods",
             )
         )
-    return Result(metrics, written)
+    return written
 
 
 def _band(curve: dict) -> dict:
@@ -189,43 +259,63 @@ def _band(curve: dict) -> dict:
     }
 
 
+def _cells(curve: dict | None, diff: dict | None, reference: bool) -> list[str]:
+    """AUC, its Δ and verdict, normalised AUC and its Δ, for one curve."""
+    if curve is None:
+        return [MISSING] * 5
+    norm = curve.get("normalised_auc")
+    cells = [interval(curve["auc"])]
+    if reference or diff is None:
+        cells += ["(reference)" if reference else MISSING, ""]
+    else:
+        cells += [interval(diff), verdict_cell(diff, higher="better", lower="worse")]
+    cells.append(interval(norm) if norm else MISSING)
+    d = (diff or {}).get("normalised_auc")
+    cells.append("(reference)" if reference else interval(d) if d else MISSING)
+    return cells
+
+
 def report(metrics: dict) -> list[str]:
     ref = metrics["reference"]
     diff = metrics["difference"]
+    fractions = metrics["fractions"]
+    head = [
+        "AUC",
+        "Δ vs reference",
+        "verdict",
+        f"normalised AUC, {NORMALISED_RANGE[0]:g}–{NORMALISED_RANGE[1]:g}",
+        "Δ",
+    ]
     lines = [
-        f"{metrics['num_examples']} test images; AUC = mean accuracy over the removed fractions "
-        f"{metrics['fractions'][0]:g}–{metrics['fractions'][-1]:g} (higher: the saliency found "
-        f"the pixels the classifier does not need). Differences to {ref!r} are paired.",
+        f"{metrics['num_examples']} test images. AUC: mean accuracy over the removed fractions "
+        f"{fractions[0]:g}–{fractions[-1]:g} (the paper's; it includes clean accuracy); "
+        f"normalised AUC: mean accuracy over {NORMALISED_RANGE[0]:g}–{NORMALISED_RANGE[1]:g} "
+        "divided by clean accuracy (bootstrap interval). Higher: the saliency found the pixels "
+        f"the classifier does not need. Differences to {ref!r} are paired. The random ranking "
+        "is the control: a saliency no better than it ranks pixels no better than chance.",
         "",
-        "| model | AUC, own model, logit-gradient | Δ vs reference | verdict "
-        "| AUC, fixed model | Δ vs reference | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "(a) Each model with its own saliency:",
+        "",
+        *table_head(["model", "saliency", *head]),
     ]
     for name, methods in metrics["own"].items():
-        cells = (
-            [name, interval(methods["logit-gradient"]["auc"])]
-            if "logit-gradient" in methods
-            else [name, MISSING]
-        )
-        d = diff["own"].get(name, {}).get("logit-gradient")
-        cells += (
-            [interval(d), verdict_cell(d, higher="better", lower="worse")]
-            if d
-            else ["(reference)", ""]
-        )
-        fixed = metrics["by_reference"].get(name)
-        cells.append(interval(fixed["auc"]) if fixed else MISSING)
-        d = diff["by_reference"].get(name)
-        cells += (
-            [interval(d), verdict_cell(d, higher="better", lower="worse")]
-            if d
-            else ["(reference)", ""]
-        )
-        lines.append("| " + " | ".join(cells) + " |")
-    random_auc = metrics["random_order"]["auc"]
-    lines += ["", f"Random order on the fixed model: AUC {interval(random_auc)}.", ""]
+        for method in ("logit-gradient", "random"):
+            if method not in methods:
+                continue
+            d = diff["own"].get(name, {}).get(method)
+            cells = _cells(methods[method], d, name == ref)
+            lines.append(f"| {name} | {method} | " + " | ".join(cells) + " |")
+    lines += ["", f"(b) The fixed model {ref!r} with each model's logit-gradients:", ""]
+    lines += table_head(["ranking from", *head])
+    for name, curve in metrics["by_reference"].items():
+        cells = _cells(curve, diff["by_reference"].get(name), name == ref)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| random order | " + " | ".join(_cells(metrics["random_order"], None, False)) + " |"
+    )
     methods = list(next(iter(metrics["own"].values())))
     lines += [
+        "",
         "AUC per saliency method, each model with its own saliency:",
         "",
         *table_head(["model", *methods]),
@@ -233,3 +323,84 @@ def report(metrics: dict) -> list[str]:
     for name, table in metrics["own"].items():
         lines.append(f"| {name} | " + " | ".join(interval(table[m]["auc"]) for m in methods) + " |")
     return lines
+
+
+def quantities(metrics: dict) -> dict:
+    """Per run: the logit-gradient AUC with its own model (``auc_own``) and with the fixed
+    model (``auc_fixed``), their normalised AUCs, and ``own_minus_random``, the own AUC's
+    margin over the same model's random ranking."""
+    out = {
+        k: {}
+        for k in ("auc_own", "auc_fixed", "normalised_own", "normalised_fixed", "own_minus_random")
+    }
+    diff = metrics["difference"]
+    for name, methods in metrics["own"].items():
+        if "logit-gradient" not in methods:
+            continue
+        mine = methods["logit-gradient"]
+        d = diff["own"].get(name, {}).get("logit-gradient")
+        out["auc_own"][name] = {
+            "value": mine["auc"]["value"],
+            "image": mine["auc"],
+            "difference": d,
+        }
+        if "normalised_auc" in mine:
+            out["normalised_own"][name] = {
+                "value": mine["normalised_auc"]["value"],
+                "image": mine["normalised_auc"],
+                "difference": d and d.get("normalised_auc"),
+            }
+        if "random" in methods:
+            margin = mine["auc"]["value"] - methods["random"]["auc"]["value"]
+            out["own_minus_random"][name] = {"value": margin}
+    for name, curve in metrics["by_reference"].items():
+        d = diff["by_reference"].get(name)
+        out["auc_fixed"][name] = {
+            "value": curve["auc"]["value"],
+            "image": curve["auc"],
+            "difference": d,
+        }
+        if "normalised_auc" in curve:
+            out["normalised_fixed"][name] = {
+                "value": curve["normalised_auc"]["value"],
+                "image": curve["normalised_auc"],
+                "difference": d and d.get("normalised_auc"),
+            }
+    return {k: v for k, v in out.items() if v}
+
+
+VERDICTS = (
+    Verdict(
+        "perturbation",
+        "baseline: its logit-gradients rank pixels better than a random ranking (AUC margin)",
+        "own_minus_random",
+        None,
+        +1,
+        scale=100,
+        unit=" points",
+        paper="implied (§5.2.1)",
+    ),
+    *(
+        Verdict(
+            "perturbation",
+            f"{objective}: pixel-perturbation AUC {'worse' if sign < 0 else 'better'} than the "
+            f"baseline's, {label}",
+            quantity,
+            objective,
+            sign,
+            beside=beside,
+            scale=100,
+            unit=" points",
+            paper=f"{'worse' if sign < 0 else 'better'} (Fig. 3{panel})",
+        )
+        for quantity, beside, label, panel in (
+            ("auc_own", "normalised_own", "own model", "a"),
+            ("auc_fixed", "normalised_fixed", "fixed baseline model", "b"),
+        )
+        for objective, sign in (
+            ("score-matching", +1),
+            ("gradient-norm", +1),
+            ("anti-score-matching", -1),
+        )
+    ),
+)

@@ -1,5 +1,5 @@
 """The pixel-perturbation test beyond the paper's protocol: every fill of
-:data:`gradjax.evaluation.fills.FILLS` (mean colour, black, noise, blur, ROAD's noisy linear
+:data:`gradjax.evaluation.maths.fills.FILLS` (mean colour, black, noise, blur, ROAD's noisy linear
 imputation) and both orders (least relevant first, as the paper; most relevant first), for
 every saliency method on every model with its own saliency. Each cell is the area under the
 accuracy curve (mean accuracy over the removed fractions) with a 95% interval; the
@@ -16,13 +16,13 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from gradjax.checks import check_choice
+from gradjax.core.checks import check_choice
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.fills import FILLS
+from gradjax.evaluation.maths.fills import FILLS
 from gradjax.evaluation.measurements.perturbation import correct_fn
 from gradjax.evaluation.report_format import interval, table_head, verdict_cell
+from gradjax.evaluation.saliency_methods import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 from gradjax.evaluation.stats import mean_interval, paired_difference
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 ORDERS = {"least": False, "most": True}  # name -> most_relevant_first
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
+from gradjax.evaluation.saliency_methods import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,10 +12,15 @@ import numpy as np
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
+from gradjax.evaluation.maths.randomisation import (
+    layer_names,
+    other_classes,
+    randomise_top,
+    spearman,
+)
 from gradjax.evaluation.report_format import interval
-from gradjax.evaluation.sanity import layer_names, other_classes, randomise_top, spearman
+from gradjax.evaluation.saliency_methods import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 from gradjax.evaluation.stats import mean_interval
-from gradjax.saliency import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 
 
 @dataclasses.dataclass(frozen=True)

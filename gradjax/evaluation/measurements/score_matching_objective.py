@@ -16,12 +16,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradjax.core.gradients import logit_gradients, select_logits
+from gradjax.core.trace import hessian_trace, hutchinson_trace
 from gradjax.evaluation import figures
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.report_format import MISSING, interval, verdict_cell
 from gradjax.evaluation.stats import mean_interval, paired_difference
-from gradjax.gradients import logit_gradients, select_logits
-from gradjax.trace import hessian_trace, hutchinson_trace
 
 
 @dataclasses.dataclass(frozen=True)

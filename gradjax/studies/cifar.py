@@ -1,0 +1,294 @@
+"""The studies on CIFAR-10 (an image folder or tar, e.g. ``../shared/data/cifar10-jpeg.tar``,
+passed as ``--data-dir``). Their figures show no CIFAR image and keep no per-image values: the
+data is not ours to publish.
+
+``cifar10-6ep`` runs on two CPU cores (hours per run); ``cifar10-resnet18`` and
+``cifar10-resnet18-seeds`` on one accelerator, every run side by side (the device plan), their
+epochs set by ``--budget``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gradjax.evaluation.context import Common
+from gradjax.evaluation.measurements import fooling, perturbation, samples
+from gradjax.evaluation.saliency_methods import PAPER_METHODS
+from gradjax.studies.builders import (
+    PLAIN_JUDGE,
+    ROBUST_JUDGE,
+    judges,
+    objective_runs,
+    paper_objectives,
+    with_run,
+)
+from gradjax.studies.spec import At, Stage, Study
+from gradjax.training.config import (
+    DataConfig,
+    ModelConfig,
+    ObjectiveConfig,
+    OptimConfig,
+    RunConfig,
+    TrainConfig,
+)
+
+# No figure of a CIFAR image, no per-image values; all 10,000 test images unless a stage says.
+CIFAR_COMMON = Common(dataset_figures=False, keep_per_image=False)
+# μ = 1e-3, not the paper's 1e-4: at 1e-4 score-matching diverged in the first epoch on CIFAR-10
+# (μh² holds h near −1/(2μ): −5,000 at 1e-4, −500 at 1e-3).
+CIFAR_OBJECTIVES = paper_objectives(score_matching=ObjectiveConfig("score-matching", mu=1e-3))
+OBJECTIVE_NAMES = tuple(CIFAR_OBJECTIVES)
+
+SMALL = TrainConfig(
+    data=DataConfig("folder", batch_size=128, augment=True),
+    model=ModelConfig("resnet-small", width=16),
+    objective=ObjectiveConfig("baseline"),
+    optim=OptimConfig(lr=0.1, warmup_epochs=1.0),
+    run=RunConfig(epochs=6, seed=0, log_every=20, keep_checkpoints=None),
+)
+_vgg = ModelConfig("vgg11", width=16)
+_small_runs = {
+    **objective_runs(SMALL, CIFAR_OBJECTIVES, [0], suffix=False),
+    **objective_runs(SMALL, CIFAR_OBJECTIVES, [1, 2]),
+    # The classifiers as they were trained: at the models' 6 epochs with diagnostics logged and
+    # every checkpoint kept, and at 40 epochs without diagnostics, keeping the last.
+    "gan-test-classifier": TrainConfig(
+        SMALL.data, _vgg, ObjectiveConfig("baseline"), SMALL.optim, with_run(SMALL, seed=1).run
+    ),
+    "gan-test-classifier-40ep": judges(SMALL, _vgg, plain_epochs=40, robust_epochs=None)[
+        PLAIN_JUDGE
+    ],
+}
+_GAN_TEST = {"samples": samples.Settings(samples_per_class=100)}
+_PAPER_PERTURBATION = {"perturbation": perturbation.Settings(methods=PAPER_METHODS)}
+
+
+def _draw(name: str, runs: tuple, *, extra: tuple[Stage, ...] = ()) -> tuple[Stage, ...]:
+    """One draw of every difference: the runs on all test images (accuracy, density), 2,000
+    of them (perturbation, the held-out objective J on the first 500), the GAN-test by the
+    40-epoch classifier; the first run is the reference."""
+    return (
+        Stage(
+            name,
+            runs,
+            ("accuracy", "accuracy-epochs", "density"),
+            common=CIFAR_COMMON,
+            expected_seconds=1200,
+        ),
+        Stage(
+            f"{name}/perturbation-2000",
+            runs,
+            ("perturbation", "score-matching-objective"),
+            settings=_PAPER_PERTURBATION,
+            common=Common(num_examples=2000, dataset_figures=False, keep_per_image=False),
+            expected_seconds=4 * 3600,
+        ),
+        Stage(
+            f"{name}/gan-test-40ep-classifier",
+            runs,
+            ("samples", "gan-test"),
+            judges=("gan-test-classifier-40ep",),
+            settings=_GAN_TEST,
+            common=CIFAR_COMMON,
+            expected_seconds=1800,
+        ),
+        # After the draw's own stages: a verdict reads each seed from the first stage that has
+        # it, so every seed's GAN-test is by the same (40-epoch) classifier.
+        *extra,
+    )
+
+
+_seed0 = ("baseline", "gradient-norm", "baseline-seed1", "score-matching", "anti-score-matching")
+
+
+def _order(seed: int) -> tuple[str, ...]:
+    """A draw's runs at ``seed``, its baseline first (the reference)."""
+    names = ("baseline", "score-matching", "gradient-norm", "anti-score-matching")
+    return tuple(f"{name}-seed{seed}" for name in names)
+
+
+_fooling = Common(num_examples=2000, dataset_figures=False, keep_per_image=False)
+SMALL_STUDY = Study(
+    name="cifar10-6ep",
+    question="The paper's claims on CIFAR-10 at a CPU-sized schedule (resnet-small, 6 epochs), "
+    "three draws of every difference",
+    runs=_small_runs,
+    stages=(
+        *_draw(
+            "seed0",
+            _seed0,
+            extra=(
+                Stage(
+                    "seed0/gan-test",
+                    _seed0,
+                    ("samples", "gan-test"),
+                    judges=("gan-test-classifier",),
+                    settings=_GAN_TEST,
+                    common=CIFAR_COMMON,
+                    expected_seconds=1800,
+                ),
+                Stage("seed0/fooling", _seed0, ("fooling",), common=_fooling),
+                Stage(
+                    "seed0/fooling-weight-1",
+                    _seed0,
+                    ("fooling",),
+                    settings={"fooling": fooling.Settings(weight=1.0)},
+                    common=_fooling,
+                ),
+            ),
+        ),
+        # Each later draw against its own seed's baseline, with the seed-0 baseline beside it
+        # (and at seed 2 the seed-1 baseline: a third baseline pair).
+        *_draw("seed1", (*_order(1), "baseline")),
+        *_draw("seed2", (*_order(2), "baseline", "baseline-seed1")),
+    ),
+    claims=("baseline-density", "density", "samples", "perturbation", "accuracy", "fooling"),
+    needs_data_dir=True,
+    # Seconds per epoch on 2 CPU cores (benchmarks/step_cost.py ratios × the baseline's epoch).
+    epoch_seconds={
+        "baseline": 1000,
+        "score-matching": 3900,
+        "anti-score-matching": 1800,
+        "gradient-norm": 2900,
+    },
+    summary="seeds",
+)
+
+RESNET18 = TrainConfig(
+    data=DataConfig("folder", batch_size=128, augment=True),
+    model=ModelConfig("resnet18"),
+    objective=ObjectiveConfig("baseline"),
+    optim=OptimConfig(lr=0.1, warmup_epochs=1.0),
+    run=RunConfig(epochs=200, seed=0, log_every=50, keep_checkpoints=None),
+)
+# The GPU runs log no diagnostics (h, ‖∇f‖² of objectives that do not train on them).
+_quiet = {n: dataclasses.replace(o, diagnostics=False) for n, o in CIFAR_OBJECTIVES.items()}
+# One accelerator (H200), benchmarks/step_cost.py --model resnet18: ms per step × 391 steps.
+_GPU_EPOCH_SECONDS = {
+    "baseline": 2.1,
+    "score-matching": 10.2,
+    "anti-score-matching": 3.6,
+    "gradient-norm": 8.7,
+}
+_resnet_runs = objective_runs(RESNET18, _quiet, [0], suffix=False)
+RESNET18_STUDY = Study(
+    name="cifar10-resnet18",
+    question="The paper's network (ResNet-18) on CIFAR-10 on one accelerator, as many epochs as "
+    "the budget allows, one seed",
+    runs={
+        **_resnet_runs,
+        "gan-test-classifier": with_run(
+            judges(RESNET18, ModelConfig("vgg11"), plain_epochs=200, robust_epochs=None)[
+                PLAIN_JUDGE
+            ],
+            keep_checkpoints=None,
+        ),
+        # Trained again with gradients clipped to norm 1 after the shared schedule diverged.
+        "anti-score-matching-clipped": with_run(
+            TrainConfig(
+                RESNET18.data,
+                RESNET18.model,
+                ObjectiveConfig("anti-score-matching", diagnostics=False),
+                OptimConfig(lr=0.1, warmup_epochs=1.0, grad_clip=1.0),
+                RESNET18.run,
+            ),
+            seed=0,
+        ),
+    },
+    stages=(
+        Stage(
+            "9ep", OBJECTIVE_NAMES, ("accuracy", "accuracy-epochs", "density"), common=CIFAR_COMMON
+        ),
+        Stage(
+            "9ep/perturbation-2000",
+            OBJECTIVE_NAMES,
+            ("perturbation", "score-matching-objective"),
+            settings=_PAPER_PERTURBATION,
+            common=Common(num_examples=2000, dataset_figures=False, keep_per_image=False),
+        ),
+        Stage(
+            "9ep/gan-test",
+            OBJECTIVE_NAMES,
+            ("samples", "gan-test"),
+            judges=("gan-test-classifier",),
+            settings=_GAN_TEST,
+            common=CIFAR_COMMON,
+        ),
+        Stage(
+            "9ep-anti-clipped",
+            ("baseline", At("anti-score-matching", "anti-score-matching-clipped")),
+            ("accuracy", "density"),
+            common=CIFAR_COMMON,
+        ),
+        Stage(
+            "9ep-anti-clipped/perturbation-1000",
+            ("baseline", At("anti-score-matching", "anti-score-matching-clipped")),
+            ("perturbation", "score-matching-objective"),
+            settings=_PAPER_PERTURBATION,
+            common=Common(num_examples=1000, dataset_figures=False, keep_per_image=False),
+        ),
+    ),
+    claims=("baseline-density", "density", "samples", "perturbation", "accuracy"),
+    excluded={
+        stage: {
+            "anti-score-matching": "diverged at step 550 (loss NaN); evaluated at its epoch-1 "
+            "checkpoint. 9ep-anti-clipped holds it trained with clipped gradients."
+        }
+        for stage in ("9ep", "9ep/perturbation-2000", "9ep/gan-test")
+    },
+    machine="one NVIDIA H200",
+    needs_data_dir=True,
+    side_by_side=True,
+    epoch_seconds={**_GPU_EPOCH_SECONDS, "gan-test-classifier": 2.1},
+    summary="seeds",
+)
+
+# Seeds 1 and 2 of every objective on one optimiser (a 5-epoch warm-up for every run, so that
+# anti-score-matching needs no clipping of its own), the baseline, score-matching and
+# gradient-norm to 60 epochs evaluated at 9, 20 and 60, anti-score-matching to 20; judged by
+# a plain and an adversarially trained VGG-11.
+_seeds_base = TrainConfig(
+    RESNET18.data,
+    RESNET18.model,
+    RESNET18.objective,
+    OptimConfig(lr=0.1, warmup_epochs=5.0),
+    with_run(RESNET18, epochs=60).run,
+)
+_seeds_stages = []
+for _seed in (1, 2):
+    for _epoch in (9, 20, 60):
+        _names = [f"{o}-seed{_seed}" for o in OBJECTIVE_NAMES]
+        if _epoch > 20:
+            _names.remove(f"anti-score-matching-seed{_seed}")
+        _seeds_stages.append(
+            Stage(
+                f"seed{_seed}-epoch{_epoch:03d}",
+                tuple(_names),
+                ("accuracy", "density", "samples", "gan-test", "perturbation"),
+                judges=(PLAIN_JUDGE, ROBUST_JUDGE),
+                settings={
+                    **_GAN_TEST,
+                    "perturbation": perturbation.Settings(methods=("logit-gradient", "random")),
+                },
+                common=Common(num_examples=2000, dataset_figures=False, keep_per_image=False),
+                epoch=_epoch,
+                expected_seconds=240,
+            )
+        )
+RESNET18_SEEDS = Study(
+    name="cifar10-resnet18-seeds",
+    question="ResNet-18 on CIFAR-10 at two more seeds on one optimiser, to 60 epochs: do the "
+    "one-seed verdicts of cifar10-resnet18 repeat, and does the baseline's alignment decay?",
+    runs={
+        **objective_runs(_seeds_base, CIFAR_OBJECTIVES, (1, 2)),
+        **judges(_seeds_base, ModelConfig("vgg11"), plain_epochs=30, robust_epochs=30),
+    },
+    stages=tuple(_seeds_stages),
+    claims=("baseline-density", "density", "samples", "perturbation", "alignment-decay"),
+    machine="one NVIDIA H100 or H200",
+    needs_data_dir=True,
+    side_by_side=True,
+    epoch_seconds={**_GPU_EPOCH_SECONDS, "adversarial": 14.0},
+    summary="seeds",
+)
+
+__all__ = ["RESNET18_SEEDS", "RESNET18_STUDY", "SMALL_STUDY"]
