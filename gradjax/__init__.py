@@ -4,6 +4,7 @@ The core API takes plain functions: ``logits_fn: (B, *event) -> (B, C)`` for gra
 ``fn: (B, *event) -> (B,)`` for Hessian traces, with examples independent within a batch.
 """
 
+from gradjax.core.deflation import hutchpp_trace, xtrace
 from gradjax.core.gradients import (
     logit_gradients,
     logit_values_and_gradients,
@@ -13,18 +14,16 @@ from gradjax.core.gradients import (
 from gradjax.core.trace import (
     hessian_trace,
     hutchinson_trace,
-    hutchinson_variance,
     standard_error,
     taylor_trace,
-    taylor_variance,
 )
 from gradjax.core.trace_uncertainty import (
     estimated_hutchinson_variance,
     estimated_taylor_variance,
     frobenius_sq_estimate,
     gradient_sq_norm,
-    hutchpp_trace,
-    xtrace,
+    hutchinson_variance,
+    taylor_variance,
 )
 
 __all__ = [

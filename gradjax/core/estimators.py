@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from gradjax.core.checks import check_choice
-from gradjax.core.trace import hessian_trace, hutchinson_trace, taylor_trace
+from gradjax.core.trace import hessian_trace, hutchinson_trace, map_over_samples, taylor_trace
 
 TraceFn = Callable[[Callable, jax.Array, jax.Array, jax.Array], jax.Array]
 
@@ -57,8 +57,9 @@ def fd_sliced_terms(
     """
     signs = jax.random.rademacher(key, (num_samples, *x.shape), x.dtype)
     v = sigma * signs
-    f_plus = jax.lax.map(fn, x + v) if num_samples > 1 else fn(x + v[0])[None]
-    f_minus = jax.lax.map(fn, x - v) if num_samples > 1 else fn(x - v[0])[None]
+    # One perturbed batch at a time, unrolled on CPU (a rolled loop's derivative is slow there).
+    f_plus = map_over_samples(fn, x + v)
+    f_minus = map_over_samples(fn, x - v)
     h = jnp.mean(f_plus + f_minus - 2.0 * fx, axis=0) / sigma**2
     grad_sq = jnp.mean((0.5 * (f_plus - f_minus)) ** 2, axis=0) / sigma**2
     return {"h": h, "grad_norm_sq": grad_sq}

@@ -14,14 +14,20 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from gradjax.core.checks import check_logits_and_labels
+from gradjax.core.checks import check_labels, check_logits_and_labels
 
 LogitsFn = Callable[[jax.Array], jax.Array]
 
 
 def select_logits(logits: jax.Array, y: jax.Array) -> jax.Array:
-    """Picks ``logits[b, y[b]]`` for each example: ``(B, C), (B,) -> (B,)``."""
-    return jnp.take_along_axis(logits, y[:, None], axis=1)[:, 0]
+    """Picks ``logits[b, y[b]]`` for each example: ``(B, C), (B,) -> (B,)``.
+
+    Labels are checked (integer, shape ``(B,)``, in ``[0, C)``) when they are concrete. Under
+    ``jit`` they are traced and cannot be: an out-of-range label there selects NaN, so every
+    estimate built on it is NaN rather than a wrong number (a gradient through it is 0).
+    """
+    check_labels(y, logits.shape[-1], logits.shape[0])
+    return jnp.take_along_axis(logits, y[:, None], axis=1, mode="fill", fill_value=jnp.nan)[:, 0]
 
 
 def logit_values_and_gradients(

@@ -23,9 +23,11 @@ import jax.numpy as jnp
 from gradjax.core.checks import (
     check_batched_scalar_fn,
     check_choice,
+    check_finite_positive_scalar,
     check_float_input,
-    check_positive,
+    check_key,
     check_positive_int,
+    working_precision,
 )
 from gradjax.core.loops import resolve_unroll
 
@@ -38,9 +40,12 @@ PROBE_SAMPLERS = {
 HUTCHINSON_MODES = ("forward", "reverse")
 
 
-def _check_fn_and_input(fn: BatchedScalarFn, x: jax.Array) -> None:
+def _prepared(fn: BatchedScalarFn, x: jax.Array) -> jax.Array:
+    """Checks ``fn`` and ``x``; returns ``x`` in working precision (float16 and bfloat16
+    promoted to float32, :func:`~gradjax.core.checks.working_precision`)."""
     check_float_input(x)
     check_batched_scalar_fn(fn, x)
+    return working_precision(x)
 
 
 def _hessian_vector_product(fn: BatchedScalarFn, x: jax.Array) -> Callable[[jax.Array], jax.Array]:
@@ -59,7 +64,7 @@ def _quadratic_form_forward(fn: BatchedScalarFn, x: jax.Array, v: jax.Array) -> 
     return jax.jvp(lambda z: jax.jvp(fn, (z,), (v,))[1], (x,), (v,))[1]
 
 
-def _map_over_samples(fn: Callable[[jax.Array], jax.Array], samples: jax.Array) -> jax.Array:
+def map_over_samples(fn: Callable[[jax.Array], jax.Array], samples: jax.Array) -> jax.Array:
     """``fn`` applied to each ``samples[n]``, stacked: ``(N, ...) -> (N, ...)``.
 
     One sample is a plain call; several go through a ``lax.scan`` rather than ``vmap``, so
@@ -116,7 +121,7 @@ def hessian_trace(fn: BatchedScalarFn, x: jax.Array, /, *, chunk_size: int = 64)
     Returns:
       ``(B,)`` traces ``tr ∇²x fn(x)_b``.
     """
-    _check_fn_and_input(fn, x)
+    x = _prepared(fn, x)
     check_positive_int(chunk_size, "chunk_size")
     batch = x.shape[0]
     dim = math.prod(x.shape[1:])
@@ -181,16 +186,17 @@ def hutchinson_trace(
       ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``
       (:func:`standard_error`; NaN for one probe).
     """
-    _check_fn_and_input(fn, x)
+    x = _prepared(fn, x)
+    check_key(key)
     check_positive_int(num_samples, "num_samples")
     check_choice(distribution, "distribution", PROBE_SAMPLERS)
     check_choice(mode, "mode", HUTCHINSON_MODES)
     probes = PROBE_SAMPLERS[distribution](key, (num_samples, *x.shape), x.dtype)
     if mode == "forward":
-        quadratic_forms = _map_over_samples(lambda v: _quadratic_form_forward(fn, x, v), probes)
+        quadratic_forms = map_over_samples(lambda v: _quadratic_form_forward(fn, x, v), probes)
     else:
         hvp = _hessian_vector_product(fn, x)
-        quadratic_forms = _map_over_samples(lambda v: _flat_dot(v, hvp(v)), probes)
+        quadratic_forms = map_over_samples(lambda v: _flat_dot(v, hvp(v)), probes)
     return _mean_and_stderr(quadratic_forms, return_stderr)
 
 
@@ -222,9 +228,10 @@ def taylor_trace(
 
     Args:
       fn: ``(B, *event) -> (B,)``, examples independent.
-      x: ``(B, *event)`` floating-point inputs.
+      x: ``(B, *event)`` floating-point inputs (float16 and bfloat16 are promoted to float32:
+        the differences and the averaging need its precision).
       key: PRNG key for the perturbations.
-      sigma: standard deviation of the perturbation, ``> 0``.
+      sigma: standard deviation of the perturbation, a finite scalar ``> 0``.
       num_samples: perturbations per example ``N >= 1``.
       central: use the central difference.
       fx: ``(B,)`` values ``fn(x)`` the caller already has (e.g. from the cross-entropy forward
@@ -234,74 +241,37 @@ def taylor_trace(
     Returns:
       ``(B,)`` trace estimates, or ``(estimates, stderr)`` with ``return_stderr``.
     """
-    _check_fn_and_input(fn, x)
-    check_positive(sigma, "sigma")
+    x = _prepared(fn, x)
+    check_key(key)
+    check_finite_positive_scalar(sigma, "sigma")
     check_positive_int(num_samples, "num_samples")
     if fx is None:
         fx = fn(x)
     elif jnp.shape(fx) != (x.shape[0],):
         raise ValueError(f"fx must have shape ({x.shape[0]},) to match x, got {jnp.shape(fx)}.")
+    # Differences in the working precision (a half-precision fn's outputs are promoted first).
+    fx = fx.astype(x.dtype)
     noise = sigma * jax.random.normal(key, (num_samples, *x.shape), x.dtype)
+
+    def f(z):
+        return fn(z).astype(x.dtype)
+
     if central:
         # Two maps, not one over the 2N concatenated samples: with N = 1 both are plain calls,
         # never a loop (which, rolled and differentiated on CPU, cost a train step 40×).
-        f_plus = _map_over_samples(fn, x + noise)
-        f_minus = _map_over_samples(fn, x - noise)
+        f_plus = map_over_samples(f, x + noise)
+        f_minus = map_over_samples(f, x - noise)
         return _mean_and_stderr((f_plus + f_minus - 2.0 * fx) / sigma**2, return_stderr)
-    f_plus = _map_over_samples(fn, x + noise)
+    f_plus = map_over_samples(f, x + noise)
     return _mean_and_stderr(2.0 / sigma**2 * (f_plus - fx), return_stderr)
 
 
-def hutchinson_variance(
-    hessian: jax.Array, /, *, num_samples: int = 1, distribution: str = "gaussian"
-) -> jax.Array:
-    """Closed-form variance of :func:`hutchinson_trace` for a Hessian ``H`` (exact for any f).
-
-    Gaussian probes: ``2‖H‖²_F / N``; Rademacher: ``2(‖H‖²_F − Σ_i H²_ii) / N``.
-
-    Args:
-      hessian: ``(..., D, D)`` symmetric Hessians.
-      num_samples: probes averaged, ``N >= 1``.
-      distribution: ``"gaussian"`` or ``"rademacher"``.
-
-    Returns:
-      ``(...)`` variances.
-    """
-    check_positive_int(num_samples, "num_samples")
-    check_choice(distribution, "distribution", PROBE_SAMPLERS)
-    frobenius_sq = jnp.sum(hessian**2, axis=(-2, -1))
-    if distribution == "rademacher":
-        frobenius_sq = frobenius_sq - jnp.sum(jnp.diagonal(hessian, axis1=-2, axis2=-1) ** 2, -1)
-    return 2.0 * frobenius_sq / num_samples
-
-
-def taylor_variance(
-    hessian: jax.Array,
-    gradient: jax.Array,
-    sigma: float,
-    /,
-    *,
-    num_samples: int = 1,
-    central: bool = False,
-) -> jax.Array:
-    """Closed-form variance of :func:`taylor_trace` for a *quadratic* ``fn``.
-
-    With ``v = σz``, the forward difference is ``2∇fᵀz/σ + zᵀHz``: variance
-    ``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` (the cross term vanishes by symmetry of the Gaussian). The
-    central difference is exactly ``zᵀHz``: the Gaussian Hutchinson variance ``2‖H‖²_F / N``.
-
-    Args:
-      hessian: ``(..., D, D)`` Hessians.
-      gradient: ``(..., D)`` gradients at the evaluation point.
-      sigma: perturbation standard deviation, ``> 0``.
-      num_samples: perturbations averaged, ``N >= 1``.
-      central: the central-difference variant.
-
-    Returns:
-      ``(...)`` variances.
-    """
-    check_positive(sigma, "sigma")
-    variance = hutchinson_variance(hessian, num_samples=num_samples)
-    if central:
-        return variance
-    return variance + 4.0 * jnp.sum(gradient**2, axis=-1) / (sigma**2 * num_samples)
+__all__ = [
+    "HUTCHINSON_MODES",
+    "PROBE_SAMPLERS",
+    "hessian_trace",
+    "hutchinson_trace",
+    "map_over_samples",
+    "standard_error",
+    "taylor_trace",
+]

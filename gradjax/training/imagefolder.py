@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gradjax.extras import require
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 
@@ -51,6 +53,7 @@ def read_image_folder(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
       ValueError: no images, a missing split, splits with different classes or image shapes,
         a damaged archive or an image that cannot be decoded (each names the file).
     """
+    require("data", "reading image folders", ("PIL",))
     from PIL import Image
 
     grouped: dict[str, dict[str, list[np.ndarray]]] = {}

@@ -217,14 +217,28 @@ plt.show()
 # Hutch++ spends a third of its Hessian-vector products on a sketch `Q` of the dominant
 # eigenspace, XTrace uses every probe both ways (leave-one-out). Both beat Hutchinson's
 # `2‖H‖²_F / N` when a few eigenvalues carry most of `‖H‖²_F`: the share of the top 4
-# eigenvalues below says how much there is to gain. 2,000 draws per budget; the Hutchinson
-# row is its closed form at `N` = budget.
+# eigenvalues below says how much there is to gain. Each with its probe laws: Hutch++ with
+# Rademacher (the default) and Gaussian probes, XTrace plain (Gaussian) and improved (sphere
+# probes, rescaled residuals; the default). 2,000 draws per budget; the Hutchinson row is its
+# closed form at `N` = budget.
 
 # %%
 PP_DRAWS = 2_000
 pp_keys = jax.random.split(jax.random.key(2), PP_DRAWS)
 BUDGETS = (6, 12, 24)
-from gradjax.core.trace_uncertainty import frobenius_sq_estimate, hutchpp_trace, xtrace  # noqa: E402
+from gradjax.core.deflation import hutchpp_trace, xtrace  # noqa: E402
+from gradjax.core.trace_uncertainty import frobenius_sq_estimate  # noqa: E402
+
+VARIANTS = {
+    "hutch++ rademacher": lambda fn, x, k, n: hutchpp_trace(fn, x, k, num_samples=n),
+    "hutch++ gaussian": lambda fn, x, k, n: hutchpp_trace(
+        fn, x, k, num_samples=n, distribution="gaussian"
+    ),
+    "xtrace plain": lambda fn, x, k, n: xtrace(
+        fn, x, k, num_samples=n, distribution="gaussian", improved=False
+    ),
+    "xtrace improved": lambda fn, x, k, n: xtrace(fn, x, k, num_samples=n),
+}
 
 deflation = {}
 for name, (model, params) in trained.items():
@@ -238,8 +252,8 @@ for name, (model, params) in trained.items():
         row = {
             "hutchinson (closed form)": np.asarray(gradjax.hutchinson_variance(hessians)) / budget
         }
-        for label, est in (("hutch++", hutchpp_trace), ("xtrace", xtrace)):
-            s = jax.jit(jax.vmap(lambda k, est=est: est(fn, x, k, num_matvecs=budget)))(pp_keys)
+        for label, est in VARIANTS.items():
+            s = jax.jit(jax.vmap(lambda k, est=est: est(fn, x, k, budget)))(pp_keys)
             row[label] = np.asarray(s, np.float64).var(0)
         deflation[name, budget] = row
         cells = "  ".join(f"{k}: {float(np.mean(v)):.3g}" for k, v in row.items())
@@ -252,7 +266,8 @@ for name, (model, params) in trained.items():
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=False)
 for ax, name in zip(axes, trained, strict=True):
-    for label, style in (("hutchinson (closed form)", "k--"), ("hutch++", "o-"), ("xtrace", "s-")):
+    styles = ["k--", "o-", "o:", "s-", "s:"]
+    for label, style in zip(["hutchinson (closed form)", *VARIANTS], styles, strict=True):
         ax.loglog(BUDGETS, [deflation[name, b][label].mean() for b in BUDGETS], style, label=label)
     ax.set_xlabel("Hessian-vector products per example")
     ax.set_ylabel("variance of the trace estimate")
