@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and pip:
 #   make demo   creates .venv, installs gradjax, runs the main job on embedded data
 #   make test   creates .venv if needed, runs the default (fast) test suite
+#   make docs   builds the documentation site into site/ (warnings are errors)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow lint bench notebooks
+.PHONY: demo test test-slow lint bench notebooks docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +34,6 @@ bench: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/build_notebooks.py
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

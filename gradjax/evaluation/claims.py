@@ -179,7 +179,10 @@ def judge(
         beside = [found.beside[s] for s in order if s in found.beside]
         note = ""
         if found.fell_back:
-            note = f"read as {verdict.fallback}: the evaluation kept no {verdict.quantity}"
+            note = (
+                f"read as the {verdict.fallback.replace('_', ' ')}; this evaluation "
+                f"did not keep the {verdict.quantity.replace('_', ' ')}"
+            )
         rows.append(
             Row(
                 verdict,

@@ -63,8 +63,9 @@ def paired_difference(
     """``statistic(a) − statistic(b)`` with a 95% paired-bootstrap percentile interval.
 
     Args:
-      a, b: ``(..., N)`` per-example values of two models on the same ``N`` examples (the last
-        axis is resampled jointly, which keeps the pairing).
+      a: ``(..., N)`` per-example values of one model.
+      b: the same for another model on the same ``N`` examples (the last axis is resampled
+        jointly, which keeps the pairing).
       statistic: reduces the last axis, e.g. ``np.mean``.
       num_resamples: bootstrap resamples.
       seed: resampling seed.

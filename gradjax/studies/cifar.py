@@ -19,6 +19,7 @@ from gradjax.studies.builders import (
     judges,
     objective_runs,
     paper_objectives,
+    with_objective,
     with_run,
 )
 from gradjax.studies.spec import At, Stage, Study
@@ -151,6 +152,33 @@ SMALL_STUDY = Study(
         "gradient-norm": 2900,
     },
     summary="seeds",
+)
+
+# Does score-matching at the paper's μ = 1e-4 survive CIFAR-10's first epoch (its h is pulled
+# towards −1/(2μ) = −5,000), and μ = 1e-3, the constant of the CIFAR studies?
+MU_STUDY = Study(
+    name="cifar10-mu",
+    question="Does score-matching at the paper's μ = 1e-4 train on CIFAR-10 (resnet-small), "
+    "or diverge as h runs towards −1/(2μ); and at μ = 1e-3?",
+    runs={
+        f"score-matching-mu{mu:g}": with_run(
+            with_objective(SMALL, ObjectiveConfig("score-matching", mu=mu)), log_every=10
+        )
+        for mu in (1e-4, 1e-3)
+    },
+    stages=tuple(
+        Stage(
+            f"mu{mu:g}",
+            (f"score-matching-mu{mu:g}",),
+            ("accuracy",),
+            common=CIFAR_COMMON,
+            epoch=1,
+            expected_seconds=120,
+        )
+        for mu in (1e-4, 1e-3)
+    ),
+    needs_data_dir=True,
+    epoch_seconds={"score-matching": 3900},
 )
 
 RESNET18 = TrainConfig(
@@ -291,4 +319,4 @@ RESNET18_SEEDS = Study(
     summary="seeds",
 )
 
-__all__ = ["RESNET18_SEEDS", "RESNET18_STUDY", "SMALL_STUDY"]
+__all__ = ["MU_STUDY", "RESNET18_SEEDS", "RESNET18_STUDY", "SMALL_STUDY"]

@@ -21,6 +21,7 @@ STUDIES: dict[str, Study] = {
         mnist.HUTCHINSON_LONG,
         mnist.DIGITS_STUDY,
         cifar.SMALL_STUDY,
+        cifar.MU_STUDY,
         cifar.RESNET18_STUDY,
         cifar.RESNET18_SEEDS,
     )

@@ -95,6 +95,7 @@ def train(go: Go, name: str, config, until: int, record: dict) -> None:
         fit(config, run.path, resume=bool(run.steps()), progress=go.progress, stop_after_epoch=stop)
     except NonFiniteLossError as err:
         record_run(go, name, record, diverged=str(err))
+        keep_training_record(go, name)
         raise
     record_run(go, name, record)
 
@@ -182,17 +183,30 @@ def run_study(go: Go, *, budget: float | None = None, epochs: int | None = None)
         if left:
             go.say(f"[study] left for a later go: {len(left)} pieces (the same command)")
     stages = {s.name: s for s in study.stages}
+    diverged = []
     for batch in _batches(planned, study.side_by_side):
         if batch[0].kind == "evaluate":
-            evaluate(go, stages[batch[0].name], configs, record)
+            stage = stages[batch[0].name]
+            blocked = sorted(set(stage.trained_runs()) & set(diverged))
+            if blocked:
+                go.say(f"[study] stage {stage.name} not evaluated: {', '.join(blocked)} diverged")
+                continue
+            evaluate(go, stage, configs, record)
         elif len(batch) > 1:
             train_together(go, batch, configs, record)
-        else:
-            train(go, batch[0].name, configs[batch[0].name], batch[0].until, record)
-    complete = len(planned) == len(work)
+        elif batch[0].name not in diverged:
+            try:
+                train(go, batch[0].name, configs[batch[0].name], batch[0].until, record)
+            except NonFiniteLossError as err:
+                # Recorded in study.json with its training log; the rest of the study goes on.
+                go.say(f"[study] {batch[0].name} diverged: {err}")
+                diverged.append(batch[0].name)
+    complete = len(planned) == len(work) and not diverged
     if study.summary:
         SUMMARIES[study.summary](study, go.out)
     provenance.write(go.record_path, record)
+    if diverged:
+        raise NonFiniteLossError(f"runs that diverged: {', '.join(diverged)} (see study.json)")
     return complete
 
 

@@ -177,12 +177,18 @@ def _cached(path: Path, cache_dir: Path, loader) -> Dataset:
     return dataset
 
 
+class DatasetUnavailable(FileNotFoundError):
+    """A dataset that is neither on disk nor obtainable here; the message says what to do."""
+
+
 def _load_tfds(name: str, data_dir, cache_dir: Path) -> Dataset:
     target = cache_dir / f"tfds-{name}.npz"
     if target.exists():
         return _load_npz(target)
+    require("tfds", f"dataset {name!r} (through TensorFlow Datasets)")
     import tensorflow_datasets as tfds
 
+    where = data_dir or "~/tensorflow_datasets"
     try:
         splits, info = tfds.load(
             name,
@@ -193,8 +199,22 @@ def _load_tfds(name: str, data_dir, cache_dir: Path) -> Dataset:
             data_dir=None if data_dir is None else str(data_dir),
         )
     except ImportError as err:
-        raise ImportError(
-            f"loading {name!r} through TFDS needs tensorflow: pip install tensorflow ({err})"
+        missing = getattr(err, "name", None) or str(err)
+        if str(missing).startswith("tensorflow"):
+            raise ImportError(
+                f"reading {name!r} through TFDS needs TensorFlow: pip install tensorflow"
+            ) from err
+        raise DatasetUnavailable(
+            f"dataset {name!r} is not prepared in {where} and TFDS could not prepare it (it "
+            f"needs the module {missing!r} and a download). Prepare it where there is "
+            "internet and pass --data-dir, or use an image folder or .tar with --dataset "
+            "folder --data-dir PATH (e.g. ../shared/data/cifar10-jpeg.tar)."
+        ) from err
+    except Exception as err:  # TFDS raises many kinds for a failed download
+        raise DatasetUnavailable(
+            f"dataset {name!r} is not prepared in {where} and downloading it failed "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}). Prepare it where there "
+            "is internet and pass --data-dir, or use --dataset folder --data-dir PATH."
         ) from err
     (train_x, train_y), (test_x, test_y) = tfds.as_numpy(splits)
     label_feature = info.features["label"]

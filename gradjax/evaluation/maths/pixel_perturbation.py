@@ -39,9 +39,12 @@ def perturb(
     """Replaces the ``round(fraction · H·W)`` pixels of lowest rank by ``fill``.
 
     Args:
-      x: ``(B, H, W, C)`` images; ranks: ``(B, H, W)`` from :func:`relevance_ranks`;
-      fraction: scalar in [0, 1]; fill: a name in :data:`~gradjax.evaluation.maths.fills.FILLS`
-      (the image's mean colour by default, as in the paper); key: for the random fills.
+      x: ``(B, H, W, C)`` images.
+      ranks: ``(B, H, W)`` from :func:`relevance_ranks`.
+      fraction: scalar in [0, 1].
+      fill: a name in :data:`~gradjax.evaluation.maths.fills.FILLS` (the image's mean colour
+        by default, as in the paper).
+      key: for the random fills.
     """
     check_choice(fill, "fill", FILLS)
     if key is None and fill in RANDOM_FILLS:
@@ -67,10 +70,13 @@ def perturbation_correct(
 
     Args:
       logits_fn: the classifier that is tested (its own or a fixed baseline model).
-      x: ``(B, H, W, C)``; y: ``(B,)``; relevance: ``(B, H, W)`` per-pixel saliency.
+      x: ``(B, H, W, C)`` images.
+      y: ``(B,)`` labels.
+      relevance: ``(B, H, W)`` per-pixel saliency.
       fractions: ``(F,)`` fractions of pixels removed (0 gives clean accuracy).
       most_relevant_first: remove the most relevant pixels instead (accuracy should fall fast).
-      fill, key: as :func:`perturb`; fraction ``i`` uses the ``i``-th of ``split(key, F)``.
+      fill: as :func:`perturb`.
+      key: as :func:`perturb`; fraction ``i`` uses the ``i``-th of ``split(key, F)``.
     """
     ranks = relevance_ranks(relevance, most_relevant_first)
     fractions = jnp.asarray(fractions, x.dtype)

@@ -36,7 +36,8 @@ def gradient_ascent(
       logits_fn: ``(B, *event) -> (B, C)``.
       x0: ``(B, *event)`` start (uniform noise, or noisy data for denoising).
       y: ``(B,)`` classes to sample.
-      steps, step_size: number and size α of the updates.
+      steps: number of updates.
+      step_size: their size α.
       normalize: ``False`` (the paper's): ``d = ∇f_y``, plain gradient ascent / Langevin
         dynamics; ``True``: ``d = ∇f_y / rms(∇f_y)`` per example, so α is a per-pixel step in
         input units and models whose gradients differ in scale take equal step lengths.

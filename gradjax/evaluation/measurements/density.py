@@ -182,11 +182,11 @@ def quantities(metrics: dict) -> dict:
     return {k: v for k, v in out.items() if v}
 
 
-_HEADLINE = "σ = 0.5, not the training σ"
+_HEADLINE = "σ = 0.5"
 VERDICTS = (
     Verdict(
         "baseline-density",
-        f"baseline: log E[exp(f_y(x+η) − f_y(x))] > 0, noisy images more likely ({_HEADLINE})",
+        f"baseline: noisy images more likely than clean ones, density ratio > 0 ({_HEADLINE})",
         "log_mean_ratio",
         None,
         +1,
