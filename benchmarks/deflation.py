@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     keys = jax.random.split(jax.random.key(1), args.draws)
     for budget in args.budgets:
         for name, estimate in ESTIMATORS.items():
-            draws = jax.jit(jax.vmap(lambda k, e=estimate: e(fn, x, k, budget)[0]))(keys)
+            draws = jax.jit(jax.vmap(lambda k, e=estimate, n=budget: e(fn, x, k, n)[0]))(keys)
             error = np.asarray(draws, np.float64) - exact
             print(
                 json.dumps(

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from gradjax.core.gradients import logit_gradients, select_logits
 from gradjax.models import NORMS, make_model
+from gradjax.training.batches import draw_examples
 from gradjax.training.config import (
     DataConfig,
     ModelConfig,
@@ -28,7 +29,7 @@ from gradjax.training.config import (
     RunConfig,
     TrainConfig,
 )
-from gradjax.training.data import draw_examples, load_dataset
+from gradjax.training.data import load_dataset
 from gradjax.training.fit import fit
 from gradjax.training.rundir import RunDir
 

@@ -14,12 +14,8 @@ import numpy as np
 import optax
 import pytest
 
-from gradjax.evaluation.cache import (
-    EvalCache,
-    code_digest,
-    library_versions,
-    params_digest,
-)
+from gradjax.evaluation.cache import EvalCache
+from gradjax.evaluation.code_digest import code_digest, library_versions, params_digest
 
 
 def counting(value):
@@ -166,20 +162,20 @@ def test_code_digest_follows_functions_not_modules(make_module):
 
 
 def test_a_perturbation_piece_is_keyed_by_what_it_calls_not_by_the_report(monkeypatch):
-    from gradjax.evaluation.measurements import perturbation
+    from gradjax.evaluation.measurements import perturbation, perturbation_tables
 
-    before = code_digest([perturbation._correct_tables])
+    before = code_digest([perturbation_tables.correct_tables])
     monkeypatch.setattr(perturbation, "report", lambda metrics: ["edited"])
-    assert code_digest([perturbation._correct_tables]) == before
-    monkeypatch.setattr(perturbation, "correct_fn", lambda *args, **kwargs: None)
-    assert code_digest([perturbation._correct_tables]) != before
+    assert code_digest([perturbation_tables.correct_tables]) == before
+    monkeypatch.setattr(perturbation_tables, "correct_fn", lambda *args, **kwargs: None)
+    assert code_digest([perturbation_tables.correct_tables]) != before
 
 
 def test_code_digests_are_the_same_in_every_process():
     # A kept piece is found again by a later process: its digest must not depend on the
     # interpreter's string-hash seed (set iteration order), nor on anything else per process.
     script = (
-        "from gradjax.evaluation.cache import code_digest\n"
+        "from gradjax.evaluation.code_digest import code_digest\n"
         "from gradjax.evaluation.context import PIECE_CODE\n"
         "from gradjax.evaluation.measurements import MEASUREMENTS\n"
         "print([code_digest([m.measure, *PIECE_CODE]) for m in MEASUREMENTS.values()])\n"

@@ -8,16 +8,14 @@ import pytest
 from PIL import Image
 
 from gradjax.training.augment import crop_flip
-from gradjax.training.data import (
-    DatasetUnavailable,
+from gradjax.training.batches import (
     draw_examples,
     eval_batches,
-    load_dataset,
     steps_per_epoch,
     subset,
-    to_float,
     train_batches,
 )
+from gradjax.training.data import DatasetUnavailable, load_dataset, to_float
 
 
 def write_folder(root, shapes=None, splits=("train", "test"), classes=("cat", "dog"), n=3):

@@ -22,7 +22,8 @@ from gradjax.evaluation import (
     shift_logits,
     tempered_loss_gradients,
 )
-from gradjax.evaluation.measurements import perturbation, samples
+from gradjax.evaluation.maths.pixel_perturbation import normalised_auc_statistic
+from gradjax.evaluation.measurements import samples
 from gradjax.training.data import load_dataset, to_float
 
 
@@ -254,7 +255,7 @@ def test_the_normalised_auc_is_accuracy_kept_over_fractions_01_to_09():
     rng = np.random.default_rng(0)
     fractions = [0.0, 0.05, 0.1, 0.5, 0.9, 0.95]
     correct = rng.random((6, 30)) < 0.7
-    statistic = perturbation.normalised_auc_statistic(fractions)
+    statistic = normalised_auc_statistic(fractions)
     accuracy = correct.mean(1)
     np.testing.assert_allclose(statistic(correct), accuracy[[2, 3, 4]].mean() / accuracy[0])
     # Resampled images on an inner axis, as the bootstrap passes them.

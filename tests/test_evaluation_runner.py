@@ -27,6 +27,7 @@ from gradjax.evaluation.stats import (
     mcnemar_p,
     wilson_interval,
 )
+from gradjax.training.batches import draw_examples
 from gradjax.training.config import (
     DataConfig,
     ModelConfig,
@@ -36,7 +37,7 @@ from gradjax.training.config import (
     TrainConfig,
     model_of,
 )
-from gradjax.training.data import draw_examples, load_dataset, to_float
+from gradjax.training.data import load_dataset, to_float
 from gradjax.training.fit import fit
 from gradjax.training.rundir import RunDir
 

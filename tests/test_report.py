@@ -67,7 +67,7 @@ def test_accuracy_epochs_report_holds_each_difference_against_the_seed_pair():
 
 
 def test_fooling_intervals_are_paired_over_the_same_images_and_decide_the_verdicts():
-    from gradjax.evaluation.measurements.fooling import fine_tune_summary
+    from gradjax.evaluation.maths.saliency_fooling import fine_tune_summary
 
     rng = np.random.default_rng(0)
     n, t = 400, "loss_gradient_T1000"

@@ -13,10 +13,10 @@ from gradjax.evaluation.context import Common
 from gradjax.evaluation.measurements import samples
 from gradjax.studies.builders import judges, objective_runs, paper_objectives, with_run
 from gradjax.studies.index import index_lines
-from gradjax.studies.mnist import DIGITS
 from gradjax.studies.plan import Work, epochs_that_fit, fitting, pending_work
 from gradjax.studies.registry import STUDIES
 from gradjax.studies.runner import Go, run_study
+from gradjax.studies.score_matching_studies import DIGITS
 from gradjax.studies.spec import At, Stage, Study
 from gradjax.training.config import ModelConfig
 from gradjax.training.rundir import RunDir

@@ -20,9 +20,11 @@ import jax.numpy as jnp
 
 import gradjax.models
 import gradjax.training.data
-from gradjax.evaluation.cache import EvalCache, code_digest, library_versions, params_digest
+from gradjax.evaluation.cache import EvalCache
+from gradjax.evaluation.code_digest import code_digest, library_versions, params_digest
+from gradjax.training.batches import draw_examples, slices
 from gradjax.training.config import model_of
-from gradjax.training.data import Dataset, draw_examples, load_dataset, slices
+from gradjax.training.data import Dataset, load_dataset
 from gradjax.training.rundir import RunDir
 
 

@@ -137,18 +137,7 @@ def evaluate_runs(
         "settings": {name: dataclasses.asdict(s) for name, s in settings.items()},
         "measurements": {},
     }
-    figures, timings, loaded, per_image = [], {}, [], {}
-    for name in tqdm(order, desc="evaluation", disable=not progress):
-        started = time.perf_counter()
-        result, seconds, was_loaded = _measure_or_load(ctx, name, settings)
-        # A result kept before results stored their time: this run's wall time.
-        timings[name] = round(time.perf_counter() - started, 1) if seconds is None else seconds
-        loaded += [name] if was_loaded else []
-        ctx.results[name] = result
-        metrics["measurements"][name] = to_json(result.metrics)
-        figures += [str(p.relative_to(out)) for p in result.figures]
-        per_image.update({f"{name}/{k}": v for k, v in result.per_image.items()})
-    metrics["figures"] = figures
+    timings, loaded, per_image = _measure_all(ctx, order, settings, metrics)
     (out / "metrics.json").write_text(json.dumps(to_json(metrics), indent=1) + "\n")
     if per_image and common.keep_per_image:
         write_per_image(out / "per_image.json", per_image)
@@ -156,6 +145,24 @@ def evaluate_runs(
         json.dumps({"seconds": timings, "loaded_from_cache": loaded}, indent=1) + "\n"
     )
     return write_report(metrics, out)
+
+
+def _measure_all(ctx: EvalContext, order, settings, metrics: dict):
+    """Runs (or loads) each measurement in order into ``metrics``; returns the wall times, the
+    names loaded from the cache and the per-image values."""
+    figures, timings, loaded, per_image = [], {}, [], {}
+    for name in tqdm(order, desc="evaluation", disable=not ctx.progress):
+        started = time.perf_counter()
+        result, seconds, was_loaded = _measure_or_load(ctx, name, settings)
+        # A result kept before results stored their time: this run's wall time.
+        timings[name] = round(time.perf_counter() - started, 1) if seconds is None else seconds
+        loaded += [name] if was_loaded else []
+        ctx.results[name] = result
+        metrics["measurements"][name] = to_json(result.metrics)
+        figures += [str(p.relative_to(ctx.out)) for p in result.figures]
+        per_image.update({f"{name}/{k}": v for k, v in result.per_image.items()})
+    metrics["figures"] = figures
+    return timings, loaded, per_image
 
 
 def write_per_image(path: Path, arrays: Mapping[str, object]) -> None:

@@ -11,14 +11,14 @@ is done and is not evaluated again.
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+from gradjax.evaluation.code_digest import library_versions
 
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy", "chex")
 
@@ -44,13 +44,7 @@ def git_state(root: Path | str = ".") -> dict:
 
 def versions() -> dict[str, str | None]:
     """``{"python": ..., library: version or None}`` for :data:`LIBRARIES`."""
-    out = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return library_versions(LIBRARIES)
 
 
 def devices() -> dict:

@@ -1,12 +1,13 @@
 """Every study by name: ``python -m gradjax.reproduce NAME`` runs one, ``--list`` shows them.
 
 Adding a study is one :class:`~gradjax.studies.spec.Study` (in :mod:`gradjax.studies.mnist`,
-:mod:`gradjax.studies.cifar` or a module of its own) and one line here.
+:mod:`gradjax.studies.score_matching_studies`, :mod:`gradjax.studies.cifar`,
+:mod:`gradjax.studies.gpu` or a module of its own) and one line here.
 """
 
 from __future__ import annotations
 
-from gradjax.studies import cifar, mnist
+from gradjax.studies import cifar, gpu, mnist, score_matching_studies
 from gradjax.studies.spec import Study
 
 STUDIES: dict[str, Study] = {
@@ -16,14 +17,14 @@ STUDIES: dict[str, Study] = {
         mnist.SEEDS_STUDY,
         mnist.DYNAMICS,
         mnist.ATTRIBUTION,
-        mnist.SWEEP,
-        mnist.ESTIMATORS_STUDY,
-        mnist.HUTCHINSON_LONG,
-        mnist.DIGITS_STUDY,
+        score_matching_studies.SWEEP,
+        score_matching_studies.ESTIMATORS_STUDY,
+        score_matching_studies.HUTCHINSON_LONG,
+        score_matching_studies.DIGITS_STUDY,
         cifar.SMALL_STUDY,
         cifar.MU_STUDY,
-        cifar.RESNET18_STUDY,
-        cifar.RESNET18_SEEDS,
+        gpu.RESNET18_STUDY,
+        gpu.RESNET18_SEEDS,
     )
 }
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gradjax.training.data import eval_batches
+from gradjax.training.batches import eval_batches
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,8 +31,9 @@ from gradjax.core.estimators import make_trace_fn
 from gradjax.core.objectives import make_objective
 from gradjax.training.accuracy import make_eval_step, score_split
 from gradjax.training.augment import crop_flip
+from gradjax.training.batches import steps_per_epoch, subset, train_batches
 from gradjax.training.config import TrainConfig, model_of
-from gradjax.training.data import Dataset, load_dataset, steps_per_epoch, subset, train_batches
+from gradjax.training.data import Dataset, load_dataset
 from gradjax.training.distributed import barrier, is_primary, process_rows
 from gradjax.training.guards import LossWatch, NonFiniteLossError, describe_nonfinite
 from gradjax.training.opening import check_stop, open_for_training, record_changes

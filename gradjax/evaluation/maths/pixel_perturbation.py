@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gradjax.core.checks import check_choice
 from gradjax.core.gradients import LogitsFn
@@ -90,4 +91,29 @@ def perturbation_correct(
     return jax.lax.map(at, (fractions, keys))
 
 
-__all__ = ["perturb", "perturbation_correct", "relevance_ranks"]
+# The fractions the normalised AUC averages over: removed pixels only, clean accuracy apart.
+NORMALISED_RANGE = (0.1, 0.9)
+
+
+def normalised_auc_statistic(fractions):
+    """``statistic(correct, axis=-1)`` for (F, …, N) correctness: mean accuracy over the
+    fractions in :data:`NORMALISED_RANGE` divided by the accuracy at fraction 0 (how much of
+    its clean accuracy a model keeps as pixels go), for :func:`bootstrap_interval`."""
+    fractions = np.asarray(fractions)
+    inside = (fractions >= NORMALISED_RANGE[0] - 1e-9) & (fractions <= NORMALISED_RANGE[1] + 1e-9)
+    clean = int(np.flatnonzero(fractions == 0)[0])
+
+    def statistic(correct, axis=-1):
+        accuracy = np.mean(correct, axis=axis)
+        return accuracy[inside].mean(0) / accuracy[clean]
+
+    return statistic
+
+
+__all__ = [
+    "NORMALISED_RANGE",
+    "normalised_auc_statistic",
+    "perturb",
+    "perturbation_correct",
+    "relevance_ranks",
+]

@@ -22,6 +22,12 @@ import optax
 
 from gradjax.core.gradients import LogitsFn, logit_values_and_gradients, loss_gradients
 from gradjax.core.saliency import pixel_relevance
+from gradjax.evaluation.stats import (
+    accuracy_difference,
+    mean_interval,
+    paired_difference,
+    proportion,
+)
 
 
 def shift_logits(logits_fn: LogitsFn, g: Callable[[jax.Array], jax.Array]) -> LogitsFn:
@@ -78,7 +84,55 @@ def fooling_objective(apply_fn: Callable, mask: jax.Array, weight: float) -> Cal
     return loss_fn
 
 
+def stripe_pattern(shape):
+    """A stripe pattern of the images' shape: ``g(x) = s·⟨pattern, x⟩`` adds it to gradients."""
+    height, width = shape[:2]
+    rows = jnp.arange(height)[:, None] + jnp.arange(width)[None, :]
+    return jnp.broadcast_to((jnp.sin(rows * 0.8) > 0).astype(jnp.float32)[..., None], shape)
+
+
+def fine_tune_summary(before: dict, after: dict, tempered: str, seed: int) -> dict:
+    """Intervals of the fine-tune's per-image values, paired where before and after share images.
+
+    Args:
+      before, after: ``{kind: (N,)}`` on the same ``N`` test images: the fraction of each kind of
+        gradient's energy inside the mask, and ``"accuracy"`` (booleans).
+      tempered: the key of the high-temperature loss-gradients.
+      seed: the bootstrap's resampling seed (the evaluation's, as for every paired interval).
+
+    Returns:
+      ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95%
+      intervals) and accuracy (Wilson); ``rise``: after − before per kind, paired bootstrap;
+      ``accuracy_change``: paired, with the exact McNemar p; ``loss_rise_minus_half_logit_rise``
+      (the resistance claim: < 0) and ``tempered_minus_loss_after`` (the temperature claim:
+      > 0), paired bootstrap.
+    """
+    kinds = [k for k in before if k != "accuracy"]
+
+    def intervals(values):
+        return {k: mean_interval(values[k]) for k in kinds} | {
+            "accuracy": proportion(values["accuracy"])
+        }
+
+    rise = {k: after[k] - before[k] for k in kinds}
+    return {
+        "temperature_key": tempered,
+        "before": intervals(before),
+        "after": intervals(after),
+        "rise": {k: paired_difference(after[k], before[k], seed=seed) for k in kinds},
+        "accuracy_change": accuracy_difference(after["accuracy"], before["accuracy"], seed=seed),
+        "loss_rise_minus_half_logit_rise": paired_difference(
+            rise["loss_gradient"], 0.5 * rise["logit_gradient"], seed=seed
+        ),
+        "tempered_minus_loss_after": paired_difference(
+            after[tempered], after["loss_gradient"], seed=seed
+        ),
+    }
+
+
 __all__ = [
+    "fine_tune_summary",
+    "stripe_pattern",
     "corner_mask",
     "energy_inside",
     "fooling_objective",

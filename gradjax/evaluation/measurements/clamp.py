@@ -29,7 +29,7 @@ from gradjax.evaluation.measurements.score_matching_objective import H_PERCENTIL
 from gradjax.evaluation.report_format import epoch_table
 from gradjax.evaluation.stats import wilson_interval
 from gradjax.paper import TAU
-from gradjax.training.data import draw_examples
+from gradjax.training.batches import draw_examples
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,17 +25,13 @@ from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.maths.saliency_fooling import (
     corner_mask,
     energy_inside,
+    fine_tune_summary,
     fooling_objective,
     shift_logits,
+    stripe_pattern,
     tempered_loss_gradients,
 )
 from gradjax.evaluation.report_format import interval, pct_interval
-from gradjax.evaluation.stats import (
-    accuracy_difference,
-    mean_interval,
-    paired_difference,
-    proportion,
-)
 from gradjax.training.data import to_float
 from gradjax.training.steps import (
     compile_train_step,
@@ -63,57 +59,10 @@ def _per_example(ctx, fn, x, y) -> np.ndarray:
     return np.concatenate([np.asarray(fn(xb, yb)) for xb, yb in ctx.batches(x, y)])
 
 
-def fine_tune_summary(before: dict, after: dict, tempered: str, seed: int) -> dict:
-    """Intervals of the fine-tune's per-image values, paired where before and after share images.
-
-    Args:
-      before, after: ``{kind: (N,)}`` on the same ``N`` test images: the fraction of each kind of
-        gradient's energy inside the mask, and ``"accuracy"`` (booleans).
-      tempered: the key of the high-temperature loss-gradients.
-      seed: the bootstrap's resampling seed (the evaluation's, as for every paired interval).
-
-    Returns:
-      ``temperature_key``: ``tempered``; ``before``/``after``: mean energies (normal 95%
-      intervals) and accuracy (Wilson); ``rise``: after − before per kind, paired bootstrap;
-      ``accuracy_change``: paired, with the exact McNemar p; ``loss_rise_minus_half_logit_rise``
-      (the resistance claim: < 0) and ``tempered_minus_loss_after`` (the temperature claim:
-      > 0), paired bootstrap.
-    """
-    kinds = [k for k in before if k != "accuracy"]
-
-    def intervals(values):
-        return {k: mean_interval(values[k]) for k in kinds} | {
-            "accuracy": proportion(values["accuracy"])
-        }
-
-    rise = {k: after[k] - before[k] for k in kinds}
-    return {
-        "temperature_key": tempered,
-        "before": intervals(before),
-        "after": intervals(after),
-        "rise": {k: paired_difference(after[k], before[k], seed=seed) for k in kinds},
-        "accuracy_change": accuracy_difference(after["accuracy"], before["accuracy"], seed=seed),
-        "loss_rise_minus_half_logit_rise": paired_difference(
-            rise["loss_gradient"], 0.5 * rise["logit_gradient"], seed=seed
-        ),
-        "tempered_minus_loss_after": paired_difference(
-            after[tempered], after["loss_gradient"], seed=seed
-        ),
-    }
-
-
-def measure(ctx: EvalContext, settings: Settings) -> Result:
-    ref = ctx.reference
-    x, y = (a[: settings.num_examples] for a in ctx.test_examples)
-    height, width, _ = ctx.dataset.image_shape
-    mask = corner_mask(height, width)
-    logits_fn = ref.logits_fn()
-
-    # (a) A stripe pattern: every logit-gradient gains scale·pattern.
-    rows = jnp.arange(height)[:, None] + jnp.arange(width)[None, :]
-    pattern = jnp.broadcast_to(
-        (jnp.sin(rows * 0.8) > 0).astype(jnp.float32)[..., None], x.shape[1:]
-    )
+def _shift(ctx: EvalContext, settings: Settings, x, y, pattern):
+    """(a) accuracy, CE, cosine of logit-gradients to the pattern and loss-gradient norms of
+    the reference model, before and after adding ``g`` to all its logits."""
+    logits_fn = ctx.reference.logits_fn()
     shifted = shift_logits(
         logits_fn, lambda z: settings.shift_scale * jnp.sum(z * pattern, (1, 2, 3))
     )
@@ -139,38 +88,30 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         keys = ("accuracy", "ce", "logit_gradient_cosine_to_pattern", "loss_gradient_norm")
         return dict(zip(keys, values.mean(0).tolist(), strict=True))
 
-    shift = {"original": summary(logits_fn), "shifted": summary(shifted)}
+    return {"original": summary(logits_fn), "shifted": summary(shifted)}, shifted
 
-    # (b) Fine-tune with the train step of gradjax.training.steps (Adam; the objective of
-    # saliency_fooling.py).
-    # Each kind of gradient, compiled once as a function of the parameters (before and after).
-    tempered = f"loss_gradient_T{settings.temperature:g}"
-    gradients = {
+
+def _gradient_fns(ref, temperature: float) -> dict:
+    """Each kind of gradient of the reference model, compiled once as a function of the
+    parameters (before and after the fine-tune)."""
+    return {
         kind: jax.jit(lambda params, xb, yb, g=g: g(ref.logits_fn(params), xb, yb))
         for kind, g in (
             ("logit_gradient", logit_gradients),
             ("loss_gradient", loss_gradients),
             (
-                tempered,
-                functools.partial(tempered_loss_gradients, temperature=settings.temperature),
+                f"loss_gradient_T{temperature:g}",
+                functools.partial(tempered_loss_gradients, temperature=temperature),
             ),
         )
     }
 
-    def energy(g):
-        return jax.jit(lambda params, xb, yb: energy_inside(g(params, xb, yb), mask))
 
-    per_example = {kind: energy(g) for kind, g in gradients.items()}
-    per_example["accuracy"] = jax.jit(
-        lambda params, xb, yb: jnp.argmax(ref.apply_fn(params, xb), -1) == yb
-    )
-
-    def energies(params):
-        return {
-            kind: _per_example(ctx, functools.partial(fn, params), x, y)
-            for kind, fn in per_example.items()
-        }
-
+def _fine_tune(ctx: EvalContext, settings: Settings, mask):
+    """(b) The reference model fine-tuned with the train step of :mod:`gradjax.training.steps`
+    (Adam; the objective of :mod:`~gradjax.evaluation.maths.saliency_fooling`): ``(state,
+    the last step's metrics)``."""
+    ref = ctx.reference
     mesh = data_mesh()
     # The train step donates its state: start from a copy, the reference model stays intact.
     params = jax.tree.map(jnp.copy, ref.params)
@@ -187,6 +128,32 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     for _ in tqdm(range(settings.steps), desc="fooling", leave=False, disable=not ctx.progress):
         pick = rng.choice(len(train_x), batch, replace=False)
         state, metrics = step(state, shard_batch((to_float(train_x[pick]), train_y[pick]), mesh))
+    return state, metrics
+
+
+def measure(ctx: EvalContext, settings: Settings) -> Result:
+    ref = ctx.reference
+    x, y = (a[: settings.num_examples] for a in ctx.test_examples)
+    mask = corner_mask(*ctx.dataset.image_shape[:2])
+    pattern = stripe_pattern(x.shape[1:])
+    shift, shifted = _shift(ctx, settings, x, y, pattern)
+    gradients = _gradient_fns(ref, settings.temperature)
+    tempered = f"loss_gradient_T{settings.temperature:g}"
+    per_example = {
+        kind: jax.jit(lambda params, xb, yb, g=g: energy_inside(g(params, xb, yb), mask))
+        for kind, g in gradients.items()
+    }
+    per_example["accuracy"] = jax.jit(
+        lambda params, xb, yb: jnp.argmax(ref.apply_fn(params, xb), -1) == yb
+    )
+
+    def energies(params):
+        return {
+            kind: _per_example(ctx, functools.partial(fn, params), x, y)
+            for kind, fn in per_example.items()
+        }
+
+    state, metrics = _fine_tune(ctx, settings, mask)
     fine_tune = {
         "model": ref.name,
         "mask_fraction_of_pixels": float(mask.mean()),
@@ -196,14 +163,23 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
         "final_mask_mismatch": float(metrics["mask_mismatch"]),
     }
     result = Result({"num_examples": int(len(x)), "shift": shift, "fine_tune": fine_tune})
-    if not ctx.common.dataset_figures:
-        return result
+    if ctx.common.dataset_figures:
+        result.figures = _figures(ctx, settings, x, y, mask, gradients, state, shifted)
+    return result
+
+
+def _figures(ctx, settings: Settings, x, y, mask, gradients, state, shifted) -> list:
+    """The fine-tuned maps beside the images, and the logit-gradients before and after the
+    shift."""
     sx, sy = x[: settings.shown_examples], y[: settings.shown_examples]
+    ref = ctx.reference
+    tempered = f"loss_gradient_T{settings.temperature:g}"
 
     def maps(kind, params):
         return np.asarray(pixel_relevance(gradients[kind](params, sx, sy)))
 
-    result.figures = [
+    height, width = mask.shape
+    return [
         figures.maps_beside_images(
             ctx.out / "fooling.png",
             np.asarray(sx),
@@ -227,7 +203,6 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
             "Logit-gradients before and after adding g(x) to all logits",
         ),
     ]
-    return result
 
 
 def report(metrics: dict) -> list[str]:

@@ -26,7 +26,7 @@ from gradjax.evaluation.report_format import MISSING, interval, pct_interval, ve
 from gradjax.evaluation.stats import paired_difference, proportion
 from gradjax.paper import TABLE1
 from gradjax.training.accuracy import make_eval_step, score_split
-from gradjax.training.data import slices
+from gradjax.training.batches import slices
 
 
 @dataclasses.dataclass(frozen=True)

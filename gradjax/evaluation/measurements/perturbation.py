@@ -10,19 +10,17 @@ paired bootstrap over the same images.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 from gradjax.evaluation import figures
 from gradjax.evaluation.claims import Verdict
 from gradjax.evaluation.context import EvalContext, Result
-from gradjax.evaluation.maths.pixel_perturbation import perturbation_correct
+from gradjax.evaluation.maths.pixel_perturbation import NORMALISED_RANGE, normalised_auc_statistic
+from gradjax.evaluation.measurements.perturbation_tables import own_tables, random_order
 from gradjax.evaluation.report_format import MISSING, interval, table_head, verdict_cell
-from gradjax.evaluation.saliency_methods import PAPER_METHODS, SaliencyOptions, compiled_saliency
+from gradjax.evaluation.saliency_methods import PAPER_METHODS, SaliencyOptions
 from gradjax.evaluation.stats import (
     bootstrap_interval,
     mean_interval,
@@ -31,56 +29,12 @@ from gradjax.evaluation.stats import (
 )
 
 
-@functools.partial(jax.jit, static_argnums=0, static_argnames=("fill", "most_relevant_first"))
-def correct_fn(
-    apply_fn,
-    params,
-    x,
-    y,
-    relevance,
-    fractions,
-    *,
-    fill="mean",
-    most_relevant_first=False,
-    key=None,
-):
-    return perturbation_correct(
-        lambda z: apply_fn(params, z),
-        x,
-        y,
-        relevance,
-        fractions,
-        fill=fill,
-        most_relevant_first=most_relevant_first,
-        key=key,
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Settings:
     fractions: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     # The paper's six methods and a random ranking, the control every curve is read against.
     methods: tuple[str, ...] = (*PAPER_METHODS, "random")
     saliency: SaliencyOptions = SaliencyOptions()
-
-
-# The fractions the normalised AUC averages over: removed pixels only, clean accuracy apart.
-NORMALISED_RANGE = (0.1, 0.9)
-
-
-def normalised_auc_statistic(fractions):
-    """``statistic(correct, axis=-1)`` for (F, …, N) correctness: mean accuracy over the
-    fractions in :data:`NORMALISED_RANGE` divided by the accuracy at fraction 0 (how much of
-    its clean accuracy a model keeps as pixels go), for :func:`bootstrap_interval`."""
-    fractions = np.asarray(fractions)
-    inside = (fractions >= NORMALISED_RANGE[0] - 1e-9) & (fractions <= NORMALISED_RANGE[1] + 1e-9)
-    clean = int(np.flatnonzero(fractions == 0)[0])
-
-    def statistic(correct, axis=-1):
-        accuracy = np.mean(correct, axis=axis)
-        return accuracy[inside].mean(0) / accuracy[clean]
-
-    return statistic
 
 
 def _curve(correct: np.ndarray, fractions, seed: int) -> dict:
@@ -101,60 +55,6 @@ def _curve(correct: np.ndarray, fractions, seed: int) -> dict:
     return curve
 
 
-def _correct_tables(ctx: EvalContext, run, method: str, settings: Settings):
-    """``(F, N)`` correctness of ``run`` with its own ``method`` relevance, and (logit-gradient
-    only, else ``None``) of the reference model with that relevance."""
-    x, y = ctx.test_examples
-    fractions = jnp.asarray(settings.fractions, jnp.float32)
-    ref = ctx.reference
-    mine, fixed = [], []
-    for i, (xb, yb) in enumerate(ctx.batches(x, y)):
-        key = jax.random.fold_in(ctx.key, i)
-        rel = compiled_saliency(method, run.apply_fn, run.params, xb, yb, key, settings.saliency)
-        mine.append(np.asarray(correct_fn(run.apply_fn, run.params, xb, yb, rel, fractions)))
-        if method == "logit-gradient":
-            fixed.append(np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, rel, fractions)))
-    return np.concatenate(mine, axis=1), (np.concatenate(fixed, axis=1) if fixed else None)
-
-
-def _own_tables(ctx: EvalContext, settings: Settings) -> tuple[dict, dict]:
-    """``(own, by_reference)``: ``own[run][method]`` the ``(F, N)`` correctness of each run
-    with its own saliency, ``by_reference[run]`` that of the reference model with each run's
-    logit-gradients."""
-    ref = ctx.reference
-    own, by_reference = {}, {}
-    total = len(ctx.runs) * len(settings.methods)
-    with tqdm(total=total, desc="pixel perturbation", leave=False, disable=not ctx.progress) as bar:
-        for run in ctx.runs:
-            own[run.name] = {}
-            for method in settings.methods:
-                # One piece per run × method (minutes to an hour at CIFAR size): an interrupted
-                # evaluation resumes from the last finished one.
-                mine, fixed = ctx.memo(
-                    f"{run.name}/{method}",
-                    functools.partial(_correct_tables, ctx, run, method, settings),
-                    settings=settings,
-                    runs=[run, ref],
-                )
-                own[run.name][method] = mine
-                if fixed is not None:
-                    by_reference[run.name] = fixed
-                bar.update(1)
-    return own, by_reference
-
-
-def _random_order(ctx: EvalContext, fractions) -> np.ndarray:
-    """``(F, N)`` correctness of the reference model with uniformly random relevance: the
-    fixed-model protocol's control."""
-    x, y = ctx.test_examples
-    ref = ctx.reference
-    parts = []
-    for i, (xb, yb) in enumerate(ctx.batches(x, y)):
-        relevance = jax.random.uniform(jax.random.fold_in(ctx.key, 10_000 + i), xb.shape[:3])
-        parts.append(np.asarray(correct_fn(ref.apply_fn, ref.params, xb, yb, relevance, fractions)))
-    return np.concatenate(parts, axis=1)
-
-
 def _differences(a: np.ndarray, b: np.ndarray, fractions, seed: int) -> dict:
     """Paired AUC difference (and normalised AUC difference, when defined) of two ``(F, N)``
     correctness tables on the same images."""
@@ -171,8 +71,8 @@ def measure(ctx: EvalContext, settings: Settings) -> Result:
     x, _ = ctx.test_examples
     fractions = list(settings.fractions)
     seed, ref = ctx.common.seed, ctx.reference.name
-    own, by_reference = _own_tables(ctx, settings)
-    random = _random_order(ctx, jnp.asarray(fractions, jnp.float32))
+    own, by_reference = own_tables(ctx, settings)
+    random = random_order(ctx, jnp.asarray(fractions, jnp.float32))
     others = [r.name for r in ctx.runs if r.name != ref]
     metrics = {
         "fractions": fractions,

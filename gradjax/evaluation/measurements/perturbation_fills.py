@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from gradjax.core.checks import check_choice
 from gradjax.evaluation.context import EvalContext, Result
 from gradjax.evaluation.maths.fills import FILLS
-from gradjax.evaluation.measurements.perturbation import correct_fn
+from gradjax.evaluation.measurements.perturbation_tables import correct_fn
 from gradjax.evaluation.report_format import interval, table_head, verdict_cell
 from gradjax.evaluation.saliency_methods import SALIENCY_METHODS, SaliencyOptions, compiled_saliency
 from gradjax.evaluation.stats import mean_interval, paired_difference
