@@ -222,3 +222,11 @@ def test_a_device_plan_trains_its_runs_side_by_side_as_train_py_would(tmp_path):
     a = json.loads((go.out / "seed1" / "metrics.json").read_text())["measurements"]
     b = json.loads((sequential.out / "seed1" / "metrics.json").read_text())["measurements"]
     assert a == b
+
+
+def test_stages_of_a_variant_are_judged_apart():
+    from gradjax.studies.seed_summary import VARIANT
+
+    assert VARIANT.match("seed3-normalised")["variant"] == "normalised"
+    for plain in ("seed0", "seed0/perturbation-2000", "9ep-anti-clipped", "grid"):
+        assert VARIANT.match(plain) is None

@@ -139,12 +139,13 @@ SMALL_STUDY = Study(
     ),
     claims=("baseline-density", "density", "samples", "perturbation", "accuracy", "fooling"),
     needs_data_dir=True,
-    # Seconds per epoch on 2 CPU cores (benchmarks/step_cost.py ratios × the baseline's epoch).
+    # Seconds per epoch on 2 quiet CPU cores: score-matching's and gradient-norm's 6 epochs took
+    # about 1.3 h and 1 h; the others by benchmarks/step_cost.py's ratios to score-matching.
     epoch_seconds={
-        "baseline": 1000,
-        "score-matching": 3900,
-        "anti-score-matching": 1800,
-        "gradient-norm": 2900,
+        "baseline": 200,
+        "score-matching": 780,
+        "anti-score-matching": 360,
+        "gradient-norm": 600,
     },
     summary="seeds",
 )
@@ -173,7 +174,7 @@ MU_STUDY = Study(
         for mu in (1e-4, 1e-3)
     ),
     needs_data_dir=True,
-    epoch_seconds={"score-matching": 3900},
+    epoch_seconds={"score-matching": 780},
 )
 
 __all__ = ["CIFAR_COMMON", "CIFAR_OBJECTIVES", "MU_STUDY", "OBJECTIVE_NAMES", "SMALL_STUDY"]

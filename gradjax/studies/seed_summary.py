@@ -5,6 +5,7 @@ to ``results/<study>/summary.md``, ``summary.json`` and ``verdicts.png``."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from gradjax.evaluation import figures
@@ -59,20 +60,37 @@ def _figure(rows: list[Row], path: Path) -> Path:
     )
 
 
-def evidence(study: Study, out: Path) -> list[dict]:
-    """The done stages' metrics, without the runs the study excludes from the verdicts."""
-    evaluations = []
+# A stage named ``seed<k>-<variant>`` evaluates seed k's runs another way (say, with
+# normalised ascent steps): its verdicts are judged apart, as that variant's.
+VARIANT = re.compile(r"^seed\d+-(?P<variant>[\w-]+)$")
+
+
+def evidence(study: Study, out: Path) -> dict[str, list[dict]]:
+    """The done stages' metrics by variant ("" for the plain stages), without the runs the
+    study excludes from the verdicts."""
+    groups: dict[str, list[dict]] = {}
     for name, metrics in stage_metrics(study, out).items():
         dropped = study.excluded.get(name, {})
         metrics["runs"] = {k: v for k, v in metrics["runs"].items() if k not in dropped}
-        evaluations.append(metrics)
-    return evaluations
+        match = VARIANT.match(name)
+        groups.setdefault(match["variant"] if match else "", []).append(metrics)
+    return groups
+
+
+def judged(study: Study, out: Path) -> list[Row]:
+    """Every verdict row, the plain stages' first, then each variant's with its name noted."""
+    rows = []
+    for variant, evaluations in evidence(study, out).items():
+        for row in judge_all(evaluations, MEASUREMENTS):
+            if variant:
+                row.note = "; ".join(filter(None, [f"{variant} stages", row.note]))
+            rows.append(row)
+    return rows
 
 
 def seeds_summary(study: Study, out: Path) -> list[Row]:
     """The verdict rows over every done stage; writes summary.md, summary.json, verdicts.png."""
-    evaluations = evidence(study, out)
-    rows = judge_all(evaluations, MEASUREMENTS)
+    rows = judged(study, out)
     lines = [
         f"# {study.name}: verdicts with the training seed as the unit",
         "",
@@ -102,4 +120,4 @@ def seeds_summary(study: Study, out: Path) -> list[Row]:
     return rows
 
 
-__all__ = ["evidence", "row_record", "seeds_summary"]
+__all__ = ["VARIANT", "evidence", "judged", "row_record", "seeds_summary"]
