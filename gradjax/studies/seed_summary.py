@@ -8,8 +8,10 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from gradjax.evaluation import figures
-from gradjax.evaluation.claims import Row, judge_all, verdict_table
+from gradjax.evaluation.claims import Row, judge_all, run_seeds, verdict_table
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.stats import to_json
 from gradjax.studies.provenance import stage_metrics
@@ -52,9 +54,9 @@ def _figure(rows: list[Row], path: Path) -> Path:
         if row.baseline_pairs:
             spread = v.scale * max(row.baseline_pairs)
             items.append(("two baselines", None, {"value": 0.0, "low": -spread, "high": spread}))
-        panels[
-            f"{v.wording[:60]}{'…' if len(v.wording) > 60 else ''} ({v.unit.strip() or 'Δ'})"
-        ] = items
+        title = v.wording[:60] + ("…" if len(v.wording) > 60 else "")
+        extra = ", ".join(filter(None, [v.unit.strip() or "Δ", row.note[:40]]))
+        panels[f"{title} ({extra})"] = items
     return figures.interval_panels(
         path, panels, reference_label="largest gap between two baseline seeds (±)"
     )
@@ -88,6 +90,73 @@ def judged(study: Study, out: Path) -> list[Row]:
     return rows
 
 
+def ascent_curves(evaluations: list[dict]) -> dict:
+    """GAN-test against ascent steps: ``{judge: {objective: {steps: [one value per seed]}}}``
+    from the evaluations whose samples kept several step counts."""
+    curves: dict = {}
+    for metrics in evaluations:
+        gan = metrics["measurements"].get("gan-test")
+        if not gan or "judges" not in gan:
+            continue
+        for run, (objective, _) in run_seeds(metrics).items():
+            for judge, record in gan["runs"].get(run, {}).items():
+                for steps, value in record["by_steps"].items():
+                    per = curves.setdefault(judge, {}).setdefault(objective, {})
+                    per.setdefault(int(steps), []).append(value["value"])
+    return {j: c for j, c in curves.items() if any(len(s) > 1 for s in c.values())}
+
+
+def _ascent_figures(curves: dict, out: Path) -> tuple[list[str], list[str]]:
+    """One figure per judge (mean over seeds, their range shaded) and a table of the means."""
+    lines = ["| judge | objective | " + " | ".join(f"{s} steps" for s in STEPS) + " |"]
+    lines.append("|---|---|" + "---|" * len(STEPS))
+    written = []
+    for judge, by_objective in curves.items():
+        bands = {}
+        for objective, by_steps in by_objective.items():
+            steps = sorted(by_steps)
+            values = [100 * np.asarray(by_steps[s]) for s in steps]
+            bands[objective] = {
+                "x": np.asarray(steps, np.float64),
+                "mean": np.asarray([v.mean() for v in values]),
+                "low": np.asarray([v.min() for v in values]),
+                "high": np.asarray([v.max() for v in values]),
+            }
+            cells = [f"{v.mean():.1f} [{v.min():.1f}, {v.max():.1f}]" for v in values]
+            lines.append(f"| {judge} | {objective} | " + " | ".join(cells) + " |")
+        path = figures.line_plot(
+            out / f"gan_test_by_steps_{judge}.png",
+            None,
+            bands,
+            xlabel="ascent steps",
+            ylabel="GAN-test from noise (%)",
+            title=f"judge {judge}: mean over seeds, range shaded",
+            xscale="log",
+        )
+        written.append(f"![GAN-test by steps, {judge}]({path.name})")
+    return written, lines
+
+
+STEPS = (3, 10, 30, 100)
+
+
+def judge_lines(evaluations: list[dict]) -> list[str]:
+    """Each judge's accuracy on real images and acceptance of pure noise, over the stages."""
+    seen: dict = {}
+    for metrics in evaluations:
+        gan = metrics["measurements"].get("gan-test")
+        for judge, about in (gan or {}).get("judges", {}).items():
+            seen.setdefault(judge, (about["test_accuracy"], []))[1].append(
+                about["noise_acceptance"]["value"]
+            )
+    return [
+        f"* judge {judge!r}: {100 * accuracy['value']:.1f}% on real test images; accepts "
+        f"{100 * np.mean(noise):.1f}% of pure noise (mean over {len(noise)} evaluations; chance "
+        "10%)."
+        for judge, (accuracy, noise) in seen.items()
+    ]
+
+
 def seeds_summary(study: Study, out: Path) -> list[Row]:
     """The verdict rows over every done stage; writes summary.md, summary.json, verdicts.png."""
     rows = judged(study, out)
@@ -114,6 +183,23 @@ def seeds_summary(study: Study, out: Path) -> list[Row]:
     if rows:
         lines += ["", "![verdicts](verdicts.png)"]
         _figure(rows, out / "verdicts.png")
+    plain = evidence(study, out).get("", [])
+    curves = ascent_curves(plain)
+    if curves:
+        pictures, table = _ascent_figures(curves, out)
+        lines += [
+            "",
+            "## GAN-test against ascent steps",
+            "",
+            "Percent of samples from noise each judge labels as their class, after each number "
+            "of ascent steps: mean over seeds [lowest, highest].",
+            "",
+            *judge_lines(plain),
+            "",
+            *table,
+            "",
+            *pictures,
+        ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     records = {"study": study.name, "rows": [row_record(r) for r in rows]}
     (out / "summary.json").write_text(json.dumps(records, indent=1) + "\n")
