@@ -179,10 +179,7 @@ def judge(
         beside = [found.beside[s] for s in order if s in found.beside]
         note = ""
         if found.fell_back:
-            note = (
-                f"read as the {verdict.fallback.replace('_', ' ')}; this evaluation "
-                f"did not keep the {verdict.quantity.replace('_', ' ')}"
-            )
+            note = f"{verdict.fallback.replace('_', ' ')} only: not kept by this evaluation"
         rows.append(
             Row(
                 verdict,
