@@ -46,8 +46,9 @@ class Verdict:
     unit: str = ""
     paper: str = "–"
     # Read where an evaluation lacks ``quantity`` (e.g. the mean log-ratio where the paper's
-    # statistic was not kept); the row says so.
+    # statistic was not kept); the row then carries ``fallback_note``.
     fallback: str | None = None
+    fallback_note: str = "another statistic: this evaluation did not keep the one named"
 
     def __post_init__(self):
         if self.claim not in CLAIMS:
@@ -179,7 +180,7 @@ def judge(
         beside = [found.beside[s] for s in order if s in found.beside]
         note = ""
         if found.fell_back:
-            note = f"{verdict.fallback.replace('_', ' ')} only: not kept by this evaluation"
+            note = verdict.fallback_note
         rows.append(
             Row(
                 verdict,

@@ -161,20 +161,22 @@ def report(metrics: dict) -> list[str]:
     return lines
 
 
-def quantities(metrics: dict) -> dict:
-    """Both statistics at the headline σ, per run, with their intervals and paired
-    differences to the reference: ``log_mean_ratio`` (the paper's) and ``mean_log_ratio``.
-    Evaluations written before the paper's statistic was kept have only the latter."""
-    sigmas, sigma = metrics["sigmas"], metrics["headline_sigma"]
-    out = {"log_mean_ratio": {}, "mean_log_ratio": {}}
+def _at(metrics: dict, sigma: float, suffix: str) -> dict:
+    """Both statistics at the grid σ nearest ``sigma``, per run (``<statistic><suffix>``)."""
+    sigmas = metrics["sigmas"]
+    out = {f"log_mean_ratio{suffix}": {}, f"mean_log_ratio{suffix}": {}}
     for name, run in metrics["runs"].items():
         head = at_sigma(run, sigmas, sigma)
         diff = metrics["difference"].get(name)
         diff = diff and at_sigma(diff, sigmas, sigma)
-        out["mean_log_ratio"][name] = {"value": head["value"], "image": head, "difference": diff}
+        out[f"mean_log_ratio{suffix}"][name] = {
+            "value": head["value"],
+            "image": head,
+            "difference": diff,
+        }
         if "log_mean_ratio" in head:
             paper = head["log_mean_ratio"]
-            out["log_mean_ratio"][name] = {
+            out[f"log_mean_ratio{suffix}"][name] = {
                 "value": paper["value"],
                 "image": paper,
                 "difference": diff and diff["log_mean_ratio"],
@@ -182,17 +184,34 @@ def quantities(metrics: dict) -> dict:
     return {k: v for k, v in out.items() if v}
 
 
+def quantities(metrics: dict) -> dict:
+    """Both statistics, per run, with their intervals and paired differences to the
+    reference: ``log_mean_ratio`` (the paper's) and ``mean_log_ratio`` at the headline σ, and
+    the same with the suffix ``_sigma1`` at σ = 1, the largest noise of the grid. Evaluations
+    written before the paper's statistic was kept have only the mean log-ratio."""
+    out = _at(metrics, metrics["headline_sigma"], "")
+    if 1.0 in metrics["sigmas"]:
+        out |= _at(metrics, 1.0, "_sigma1")
+    return out
+
+
 _HEADLINE = "σ = 0.5"
+# Evaluations that kept no per-image values give only the mean log-ratio.
+_ONLY_MEAN = "the mean log-ratio: this evaluation kept no per-image values"
 VERDICTS = (
-    Verdict(
-        "baseline-density",
-        f"baseline: noisy images more likely than clean ones, density ratio > 0 ({_HEADLINE})",
-        "log_mean_ratio",
-        None,
-        +1,
-        beside="mean_log_ratio",
-        fallback="mean_log_ratio",
-        paper="> 0 (Fig. 1)",
+    *(
+        Verdict(
+            "baseline-density",
+            f"baseline: noisy images more likely than clean ones, density ratio > 0 ({sigma})",
+            f"log_mean_ratio{suffix}",
+            None,
+            +1,
+            beside=f"mean_log_ratio{suffix}",
+            fallback=f"mean_log_ratio{suffix}",
+            fallback_note=_ONLY_MEAN,
+            paper="> 0 (Fig. 1)",
+        )
+        for sigma, suffix in ((_HEADLINE, ""), ("σ = 1", "_sigma1"))
     ),
     *(
         Verdict(
@@ -203,6 +222,7 @@ VERDICTS = (
             sign,
             beside="mean_log_ratio",
             fallback="mean_log_ratio",
+            fallback_note=_ONLY_MEAN,
             paper=f"{wording} (Fig. 1)",
         )
         for objective, wording, sign in (
