@@ -11,7 +11,6 @@ seeds.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.measurements.gan_test import generated
 from gradjax.evaluation.stats import seed_interval
 from gradjax.studies.provenance import stage_metrics
-from gradjax.studies.seed_summary import row_record
+from gradjax.studies.seed_summary import write_summary
 from gradjax.studies.spec import Study
 
 EARLY = 10
@@ -225,9 +224,7 @@ def dynamics_summary(study: Study, out: Path) -> list[Row]:
             "",
             *verdict_table(rows),
         ]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    record = {"study": study.name, "rows": [row_record(r) for r in rows]}
-    (out / "summary.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_summary(out, study.name, lines, rows)
     return rows
 
 

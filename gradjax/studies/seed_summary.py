@@ -18,6 +18,13 @@ from gradjax.studies.provenance import stage_metrics
 from gradjax.studies.spec import Study
 
 
+def write_summary(out: Path, study: str, lines: list[str], rows: list[Row]) -> None:
+    """Write ``summary.md`` (``lines``) and ``summary.json`` (the verdict rows) under ``out``."""
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    records = {"study": study, "rows": [row_record(r) for r in rows]}
+    (out / "summary.json").write_text(json.dumps(records, indent=1) + "\n")
+
+
 def row_record(row: Row) -> dict:
     """A verdict row as JSON (what REPRODUCTION.md's tables are generated from)."""
     v = row.verdict
@@ -200,10 +207,8 @@ def seeds_summary(study: Study, out: Path) -> list[Row]:
             "",
             *pictures,
         ]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    records = {"study": study.name, "rows": [row_record(r) for r in rows]}
-    (out / "summary.json").write_text(json.dumps(records, indent=1) + "\n")
+    write_summary(out, study.name, lines, rows)
     return rows
 
 
-__all__ = ["VARIANT", "evidence", "judged", "row_record", "seeds_summary"]
+__all__ = ["VARIANT", "evidence", "judged", "row_record", "seeds_summary", "write_summary"]

@@ -225,6 +225,22 @@ def report(metrics: dict) -> list[str]:
     return lines
 
 
+def _record(out: dict, keys: tuple[str, str], name: str, curve: dict, difference) -> None:
+    """Store one run's AUC (``keys[0]``) and, where kept, its normalised AUC (``keys[1]``),
+    each with the image-level interval and the paired difference from the reference run."""
+    out[keys[0]][name] = {
+        "value": curve["auc"]["value"],
+        "image": curve["auc"],
+        "difference": difference,
+    }
+    if "normalised_auc" in curve:
+        out[keys[1]][name] = {
+            "value": curve["normalised_auc"]["value"],
+            "image": curve["normalised_auc"],
+            "difference": difference and difference.get("normalised_auc"),
+        }
+
+
 def quantities(metrics: dict) -> dict:
     """Per run: the logit-gradient AUC with its own model (``auc_own``) and with the fixed
     model (``auc_fixed``), their normalised AUCs, and ``own_minus_random``, the own AUC's
@@ -239,33 +255,12 @@ def quantities(metrics: dict) -> dict:
             continue
         mine = methods["logit-gradient"]
         d = diff["own"].get(name, {}).get("logit-gradient")
-        out["auc_own"][name] = {
-            "value": mine["auc"]["value"],
-            "image": mine["auc"],
-            "difference": d,
-        }
-        if "normalised_auc" in mine:
-            out["normalised_own"][name] = {
-                "value": mine["normalised_auc"]["value"],
-                "image": mine["normalised_auc"],
-                "difference": d and d.get("normalised_auc"),
-            }
+        _record(out, ("auc_own", "normalised_own"), name, mine, d)
         if "random" in methods:
             margin = mine["auc"]["value"] - methods["random"]["auc"]["value"]
             out["own_minus_random"][name] = {"value": margin}
     for name, curve in metrics["by_reference"].items():
-        d = diff["by_reference"].get(name)
-        out["auc_fixed"][name] = {
-            "value": curve["auc"]["value"],
-            "image": curve["auc"],
-            "difference": d,
-        }
-        if "normalised_auc" in curve:
-            out["normalised_fixed"][name] = {
-                "value": curve["normalised_auc"]["value"],
-                "image": curve["normalised_auc"],
-                "difference": d and d.get("normalised_auc"),
-            }
+        _record(out, ("auc_fixed", "normalised_fixed"), name, curve, diff["by_reference"].get(name))
     return {k: v for k, v in out.items() if v}
 
 
