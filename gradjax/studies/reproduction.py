@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from gradjax.paper import CLAIMS, TABLE2_LAMBDAS, TABLE2_MUS
-from gradjax.studies.index import command
+from gradjax.studies import provenance
+from gradjax.studies.index import command, cost_cell
 
 # (study, the seeds it rests on as said in the table), in the order the verdict table reads.
 VERDICT_STUDIES = ("mnist5k-seeds", "mnist5k-dynamics", "cifar10-6ep", "cifar10-resnet18")
@@ -111,12 +112,16 @@ def table2_rows(results: Path) -> list[str]:
 
 
 def studies_rows(results: Path) -> list[str]:
-    """Every study behind the verdicts: its command and the seeds it has."""
+    """Every registered study: its command, its question and what of it has run."""
     from gradjax.studies.registry import STUDIES
 
-    lines = ["| study | command | question |", "|---|---|---|"]
+    lines = ["| study | command | question | run so far |", "|---|---|---|---|"]
     for name, study in STUDIES.items():
-        lines.append(f"| [{name}](results/{name}/) | `{command(study)}` | {study.question} |")
+        out = results / name
+        record = provenance.read(out / "study.json")
+        ran = cost_cell(study, record, len(provenance.stage_metrics(study, out)))
+        link = f"[{name}](results/{name}/)" if out.exists() else name
+        lines.append(f"| {link} | `{command(study)}` | {study.question} | {ran} |")
     return lines
 
 
