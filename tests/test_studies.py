@@ -195,7 +195,8 @@ def test_the_command_line_lists_refuses_and_reports(capsys, tmp_path):
     with pytest.raises(SystemExit):
         reproduce.main(["cifar10-6ep"])
     assert "needs --data-dir" in capsys.readouterr().err
-    code = reproduce.main(["mnist5k", "--runs-dir", str(tmp_path), "--status"])
+    out = tmp_path / "out"
+    code = reproduce.main(["mnist5k", "--runs-dir", str(tmp_path), "--out", str(out), "--status"])
     text = capsys.readouterr().out
     assert code == 0 and "stage paper: to do" in text and "left:" in text
     assert math.isfinite(float(text.split("left: ")[1].split(" min")[0]))
