@@ -21,7 +21,7 @@ from gradjax.evaluation.measurements import (
     sanity,
     score_matching_objective,
 )
-from gradjax.evaluation.runner import evaluate_runs
+from gradjax.evaluation.runner import evaluate_runs, read_per_image, write_per_image
 from gradjax.evaluation.saliency_methods import SaliencyOptions
 from gradjax.evaluation.stats import (
     mcnemar_p,
@@ -379,3 +379,21 @@ def test_a_run_evaluated_at_an_earlier_epoch_uses_that_checkpoint(digits_runs, t
         "| early | baseline | 0 | cnn | taylor, 0.1 | epoch 1 |"
         in (tmp_path / "report.md").read_text()
     )
+
+
+def test_per_image_values_come_back_as_the_float32_written(tmp_path):
+    # Integral floats, mixed magnitudes (which numpy prints as "1." or "1.e-08") and non-finite
+    # values, in one and two dimensions; bools and ints as they are.
+    values = np.array([1.0, 0.5, 1e-3, 1e-8, 0.1, np.nan, np.inf, -np.inf, 3e7], np.float32)
+    arrays = {
+        "density/a/ratio": values,
+        "density/a/grid": values[:8].reshape(2, 4),
+        "accuracy/a/correct": np.array([True, False]),
+        "samples/a/label": np.array([3, 7]),
+    }
+    write_per_image(tmp_path / "p.json", arrays)
+    back = read_per_image(tmp_path / "p.json")
+    for key, array in arrays.items():
+        np.testing.assert_array_equal(back[key].astype(array.dtype), array)
+    write_per_image(tmp_path / "again.json", back)
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "p.json").read_bytes()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -165,22 +166,27 @@ def _measure_all(ctx: EvalContext, order, settings, metrics: dict):
     return timings, loaded, per_image
 
 
+# numpy prints integral floats as "1." and "1.e-08", which JSON does not accept.
+_BARE_POINT = re.compile(r"(\d)\.(?=[\s,\]e])")
+
+
 def write_per_image(path: Path, arrays: Mapping[str, object]) -> None:
     """``{"<measurement>/<run>/<quantity>": array}`` as JSON, float32 values written exactly
-    (nine significant digits), so a re-run writes the same bytes."""
+    (nine significant digits; non-finite ones as ``NaN`` and ``±Infinity``), so a re-run
+    writes the same bytes."""
 
     def exact(array):
         a = np.asarray(array)
         if a.dtype.kind == "f":
-            return json.loads(
-                np.array2string(
-                    a.astype(np.float32),
-                    separator=",",
-                    threshold=a.size + 1,
-                    floatmode="unique",
-                    max_line_width=10**9,
-                ).replace("nan", "NaN")
+            text = np.array2string(
+                a.astype(np.float32),
+                separator=",",
+                threshold=a.size + 1,
+                floatmode="unique",
+                max_line_width=10**9,
             )
+            text = _BARE_POINT.sub(r"\1.0", text).replace("nan", "NaN").replace("inf", "Infinity")
+            return json.loads(text)
         return a.tolist()
 
     path.write_text(
