@@ -60,6 +60,7 @@ def two_process_run(tmp_path_factory):
     return workdir, result.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_with_two_devices(two_process_run, tmp_path):
     workdir, output = two_process_run
     single = run(

@@ -168,6 +168,7 @@ def train_cli(workdir, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     steps_per_epoch = 1437 // 64  # digits: 1,437 training images; partial batches dropped
     killed = tmp_path / "killed"
