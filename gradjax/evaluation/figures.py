@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -52,6 +53,12 @@ def line_plot(
         if "low" in curve:
             ax.fill_between(xs, curve["low"], curve["high"], color=line.get_color(), alpha=0.15)
     ax.set_xscale(xscale)
+    if xscale == "log":  # plain numbers rather than powers of ten; the data's own if few
+        ticks = np.unique(np.concatenate([np.asarray(c.get("x", x)) for c in curves.values()]))
+        if len(ticks) <= 12:
+            ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -209,9 +209,10 @@ def dynamics_summary(study: Study, out: Path) -> list[Row]:
             out / f"dynamics_{key}.png",
             None,
             curves,
-            xlabel="epoch",
+            xlabel="epoch (log scale)",
             ylabel=label + unit,
             title=label,
+            xscale="log",
         )
         lines += ["", f"![{key}](dynamics_{key}.png)"]
     if rows:

@@ -137,7 +137,7 @@ def _ascent_figures(curves: dict, out: Path) -> tuple[list[str], list[str]]:
             bands,
             xlabel="ascent steps",
             ylabel="GAN-test from noise (%)",
-            title=f"judge {judge}: mean over seeds, range shaded",
+            title=f"{judge}: mean over seeds, range shaded",
             xscale="log",
         )
         written.append(f"![GAN-test by steps, {judge}]({path.name})")
