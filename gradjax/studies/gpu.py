@@ -49,8 +49,8 @@ _GPU_EPOCH_SECONDS = {
 _resnet_runs = objective_runs(RESNET18, _quiet, [0], suffix=False)
 RESNET18_STUDY = Study(
     name="cifar10-resnet18",
-    question="The paper's network (ResNet-18) on CIFAR-10 on one accelerator, as many epochs as "
-    "the budget allows, one seed",
+    question="ResNet-18 (the paper's architecture, normaliser-free) on CIFAR-10 on one "
+    "accelerator, as many epochs as the budget allows, one seed",
     runs={
         **_resnet_runs,
         "gan-test-classifier": with_run(
