@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from gradjax.evaluation.claims import Verdict, judge, outcome, verdict_table
+from gradjax.evaluation.claims import Verdict, judge, outcome, run_seeds, verdict_table
 from gradjax.evaluation.measurements import MEASUREMENTS
 from gradjax.evaluation.measurements.accuracy import VERDICTS, quantities
 from gradjax.training.config import ObjectiveConfig, RunConfig, TrainConfig
@@ -104,3 +104,23 @@ def test_verdicts_name_known_claims_and_the_table_says_how_many_seeds():
     # Every measurement's verdicts name a claim of the paper and a quantity it computes.
     for measurement in MEASUREMENTS.values():
         assert bool(measurement.verdicts) == (measurement.quantities is not None)
+
+
+def test_a_sweep_is_judged_at_the_papers_constants():
+    # Three score-matching runs of one seed: a small λ first, the paper's λ = 1e-3, μ = 1e-4 last.
+    runs = {"baseline": {"config": config("baseline", 0)}}
+    for name, lam, mu in [("small", 1e-5, 1e-4), ("big-mu", 1e-3, 1e-2), ("paper", 1e-3, 1e-4)]:
+        objective = ObjectiveConfig("score-matching", lam, mu)
+        runs[name] = {"config": dataclasses.asdict(TrainConfig(objective=objective))}
+    accuracy = {"baseline": 0.9, "small": 0.9, "big-mu": 0.88, "paper": 0.8}
+    record = {n: {"value": v, "low": v - 0.01, "high": v + 0.01} for n, v in accuracy.items()}
+    metrics = {
+        "runs": runs,
+        "measurements": {"accuracy": {"reference": "baseline", "runs": record, "difference": {}}},
+    }
+    assert run_seeds(metrics) == {"baseline": ("baseline", 0), "paper": ("score-matching", 0)}
+    (row,) = judge("accuracy", [SM], [metrics], quantities)
+    assert row.estimate["value"] == pytest.approx(0.8 - 0.9)
+    # Without a run at the paper's constants, the first is read.
+    del runs["paper"]
+    assert run_seeds(metrics) == {"baseline": ("baseline", 0), "small": ("score-matching", 0)}

@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 from gradjax.evaluation.stats import excludes_zero, seed_interval
+from gradjax import paper
 from gradjax.paper import CLAIMS
 
 
@@ -74,16 +75,24 @@ class Row:
 
 
 def run_seeds(metrics: Mapping) -> dict[str, tuple[str, int]]:
-    """``{run: (objective, seed)}`` of an evaluation's runs, at the objective's configuration
-    that comes first (a sweep may hold several of one objective: the first is read)."""
-    out, seen = {}, set()
+    """``{run: (objective, seed)}`` of an evaluation's runs, one run per objective and seed (in
+    the order of ``metrics["runs"]``): where a sweep holds several, the one at the paper's
+    constants (§5: λ, and μ for score-matching), else the first."""
+    chosen: dict[tuple[str, int], tuple[str, bool]] = {}
     for name, run in metrics["runs"].items():
-        config = run["config"]
-        key = (config["objective"]["name"], config["run"]["seed"])
-        if key not in seen:
-            seen.add(key)
-            out[name] = key
-    return out
+        objective = run["config"]["objective"]
+        key, at_paper = (objective["name"], run["config"]["run"]["seed"]), _at_paper(objective)
+        if key not in chosen or (at_paper and not chosen[key][1]):
+            chosen[key] = (name, at_paper)
+    keys = {name: key for key, (name, _) in chosen.items()}
+    return {name: keys[name] for name in metrics["runs"] if name in keys}
+
+
+def _at_paper(objective: Mapping) -> bool:
+    name = objective["name"]
+    if name not in paper.LAMBDA or objective.get("lam") != paper.LAMBDA[name]:
+        return False
+    return name != "score-matching" or objective.get("mu") == paper.MU
 
 
 def _evidence(verdict: Verdict, quantity: Mapping, runs: Mapping, reference: str | None):

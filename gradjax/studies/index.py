@@ -85,7 +85,7 @@ def index_lines(studies: dict[str, Study], results: Path) -> list[str]:
         record = provenance.read(out / "study.json")
         done = len(provenance.stage_metrics(study, out))
         cells = [
-            f"[{name}]({name}/)",
+            f"[{name}]({name}/)" if out.exists() else name,
             study.question,
             f"`{command(study)}`",
             cost_cell(study, record, done),
