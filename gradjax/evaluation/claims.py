@@ -21,8 +21,8 @@ import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 
-from gradjax.evaluation.stats import excludes_zero, seed_interval
 from gradjax import paper
+from gradjax.evaluation.stats import excludes_zero, seed_interval
 from gradjax.paper import CLAIMS
 
 

@@ -239,8 +239,8 @@ class DatasetDefaults:
     epochs: int
 
 
-# The paper's architecture (normaliser-free), optimiser and length for 32×32 RGB data (§5); small models and a few
-# epochs for the embedded data.
+# The paper's architecture (normaliser-free), optimiser and length for 32×32 RGB data (§5);
+# small models and a few epochs for the embedded data.
 _CIFAR = DatasetDefaults("resnet18", None, 0.1, 128, True, 200)
 _MNIST = DatasetDefaults("cnn", None, 0.05, 64, False, 4)
 DATASET_DEFAULTS: dict[str, DatasetDefaults] = {
