@@ -289,3 +289,27 @@ def test_line_plot_gives_more_than_ten_curves_distinct_colours(tmp_path, monkeyp
     curves = {f"run{i}": {"mean": np.arange(3.0) + i} for i in range(12)}
     figures.line_plot(tmp_path / "p.png", np.arange(3), curves, xlabel="x", ylabel="y", title="t")
     assert len(seen) == 12 and len(set(seen)) == 12
+
+
+def test_line_plot_symlog_is_linear_within_one_and_logarithmic_beyond(tmp_path, monkeypatch):
+    from gradjax.evaluation import figures
+
+    axes = []
+    save = figures._save
+    monkeypatch.setattr(
+        figures, "_save", lambda fig, path: axes.append(fig.axes[0]) or save(fig, path)
+    )
+    curves = {"a": {"mean": np.array([-100.0, -0.5, 0.5, 100.0])}}
+    figures.line_plot(
+        tmp_path / "p.png", np.arange(4), curves, xlabel="x", ylabel="y", title="t", yscale="symlog"
+    )
+    (ax,) = axes
+    assert ax.get_yscale() == "symlog"
+    to_display = ax.yaxis.get_transform().transform
+    # Equal steps inside ±1 stay equal; from 10 to 100 takes what 1 to 10 takes.
+    np.testing.assert_allclose(
+        to_display(0.5) - to_display(0.0), to_display(0.0) - to_display(-0.5)
+    )
+    np.testing.assert_allclose(
+        to_display(100.0) - to_display(10.0), to_display(10.0) - to_display(1.0), rtol=1e-6
+    )

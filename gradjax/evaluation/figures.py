@@ -41,9 +41,11 @@ def line_plot(
     ylabel: str,
     title: str,
     xscale: str = "linear",
+    yscale: str = "linear",
 ) -> Path:
     """One line per entry ``{"mean": (K,), optional "low"/"high": (K,) band, optional "x":
-    (K,) its own abscissae instead of the shared ``x``}``."""
+    (K,) its own abscissae instead of the shared ``x``}``. ``yscale="symlog"``: linear within
+    ±1, logarithmic beyond, so that a sign change near 0 shows beside curves in the hundreds."""
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     if len(curves) > 10:  # the default cycle repeats after ten colours
         ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
@@ -59,6 +61,10 @@ def line_plot(
             ax.set_xticks(ticks)
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    if yscale == "symlog":
+        ax.set_yscale("symlog", linthresh=1.0)
+    else:
+        ax.set_yscale(yscale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

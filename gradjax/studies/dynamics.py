@@ -195,7 +195,7 @@ def dynamics_summary(study: Study, out: Path) -> list[Row]:
         "Generated from the stages' `metrics.json`. Cells: mean over seeds [lowest, highest] "
         "(number of seeds); figures: the mean with the seeds' range as a band.",
     ]
-    for key, label, _, _ in MEASURES:
+    for key, label, measurement, _ in MEASURES:
         if not values.get(key):
             continue
         scale = 100 if key.startswith(("accuracy", "gan", "normalised")) else 1
@@ -205,14 +205,17 @@ def dynamics_summary(study: Study, out: Path) -> list[Row]:
             o: {k: (v * scale if k != "x" else v) for k, v in c.items()}
             for o, c in _curves(values[key]).items()
         }
+        # Density ratios span a sign change near 0 and regularised runs in the tens or hundreds.
+        ratio = measurement == "density"
         figures.line_plot(
             out / f"dynamics_{key}.png",
             None,
             curves,
             xlabel="epoch (log scale)",
-            ylabel=label + unit,
+            ylabel=label + unit + (" (symmetric log scale)" if ratio else ""),
             title=label,
             xscale="log",
+            yscale="symlog" if ratio else "linear",
         )
         lines += ["", f"![{key}](dynamics_{key}.png)"]
     if rows:
