@@ -68,6 +68,10 @@ def test_decay_rows_are_late_minus_early_per_seed_with_a_t_interval(tmp_path):
     held = next(r for w, r in rows.items() if w.startswith("score-matching: density ratio steeper"))
     np.testing.assert_allclose(held.estimate["per_seed"], [-2.0] * 3)
     assert held.outcome == "reproduced"
+    # Yardsticks: the baseline seeds' changes are equal; their levels at epoch 10 differ by
+    # 0.01 per seed.
+    np.testing.assert_allclose(decay.baseline_pairs, [0.0] * 3, atol=1e-12)
+    np.testing.assert_allclose(sorted(held.baseline_pairs), [0.01, 0.01, 0.02], atol=1e-12)
     text = (tmp_path / "summary.md").read_text()
     assert "| baseline |" in text and "(3)" in text
     assert (tmp_path / "dynamics_log_mean_ratio.png").stat().st_size > 1000

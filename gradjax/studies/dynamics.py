@@ -11,6 +11,7 @@ seeds.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -83,18 +84,21 @@ def collect(study: Study, out: Path) -> dict:
     return values
 
 
-def _row(verdict: Verdict, per_seed: dict[int, float]) -> Row | None:
+def _row(verdict: Verdict, per_seed: dict[int, float], baselines: dict[int, float]) -> Row | None:
+    """``per_seed``: the judged value of each seed; ``baselines``: the baseline seeds' values of
+    the same quantity, whose pairwise gaps are the chance yardstick."""
     if not per_seed:
         return None
     seeds = sorted(per_seed)
     estimate = seed_interval([per_seed[s] for s in seeds])
+    pairs = [abs(a - b) for a, b in itertools.combinations(baselines.values(), 2)]
     return Row(
         verdict,
         "dynamics",
         seeds,
         estimate,
         None,
-        [],
+        pairs,
         None,
         outcome(verdict, estimate, None, len(seeds)),
     )
@@ -130,7 +134,7 @@ def decay_rows(values: dict) -> list[Row]:
                 unit=" points" if scale == 100 else "",
                 paper="decays (v1 Fig. 2b, 6)",
             )
-            rows.append(_row(verdict, change))
+            rows.append(_row(verdict, change, change))  # how far two seeds' changes differ
     for objective in ("score-matching", "gradient-norm", "anti-score-matching"):
         mine = values["log_mean_ratio"].get(objective, {})
         shared = sorted(set(mine) & set(baseline))
@@ -148,7 +152,7 @@ def decay_rows(values: dict) -> list[Row]:
             sign,
             paper="holds (§5.1.1)",
         )
-        rows.append(_row(verdict, gap))
+        rows.append(_row(verdict, gap, baseline[epoch]))
     return [r for r in rows if r is not None]
 
 
@@ -224,7 +228,9 @@ def dynamics_summary(study: Study, out: Path) -> list[Row]:
             "## Verdicts",
             "",
             f"Per seed: the baseline at its last epoch minus at epoch {EARLY}; each objective "
-            "minus the baseline of its seed at their last shared epoch.",
+            'minus the baseline of its seed at their last shared epoch. "Two baselines differ '
+            "by\": the largest gap between two baseline seeds' changes (decay rows) or values "
+            "at that epoch (the others).",
             "",
             *verdict_table(rows),
         ]
