@@ -204,6 +204,7 @@ def test_the_command_line_lists_refuses_and_reports(capsys, tmp_path):
     assert math.isfinite(float(text.split("left: ")[1].split(" min")[0]))
 
 
+@pytest.mark.slow  # half a minute; the side-by-side plan serves the accelerator studies
 def test_a_device_plan_trains_its_runs_side_by_side_as_train_py_would(tmp_path):
     study = dataclasses.replace(TINY, stages=(STAGES[1],), side_by_side=True, summary=None)
     go = Go(study, tmp_path / "runs", tmp_path / "results" / "tiny", "side", progress=False)
