@@ -1,7 +1,7 @@
 """Compare two runs that were evaluated apart, from their saved ``metrics.json`` files.
 
 A joint evaluation (``eval.py`` with both runs) pairs them image by image. When one run's
-checkpoints are gone (a machine emptied between sessions) only the summaries its evaluation
+checkpoints are gone (deleted, or on a machine no longer at hand) only the summaries its evaluation
 saved remain, and the comparison has to be unpaired:
 
 * accuracy: Newcombe's hybrid score interval of two independent proportions
